@@ -57,24 +57,30 @@ type encoderV1 struct{ r *lib0.Encoder }
 
 func newEncoderV1() *encoderV1 { return &encoderV1{r: lib0.NewEncoder(64)} }
 
-func (e *encoderV1) rest() *lib0.Encoder       { return e.r }
-func (e *encoderV1) setRest(r *lib0.Encoder)   { e.r = r }
-func (e *encoderV1) bytes() []byte             { return e.r.Bytes() }
-func (e *encoderV1) fresh() updateEncoder      { return newEncoderV1() }
-func (e *encoderV1) resetDsCurVal()            {}
-func (e *encoderV1) writeDsClock(c uint32)     { e.r.WriteVarUint(uint64(c)) }
-func (e *encoderV1) writeDsLen(n uint32)       { e.r.WriteVarUint(uint64(n)) }
-func (e *encoderV1) writeLeftID(id ID)         { e.r.WriteVarUint(id.Client); e.r.WriteVarUint(uint64(id.Clock)) }
-func (e *encoderV1) writeRightID(id ID)        { e.r.WriteVarUint(id.Client); e.r.WriteVarUint(uint64(id.Clock)) }
-func (e *encoderV1) writeClient(c uint64)      { e.r.WriteVarUint(c) }
-func (e *encoderV1) writeInfo(info uint8)      { e.r.WriteUint8(info) }
-func (e *encoderV1) writeString(s string)      { e.r.WriteVarString(s) }
-func (e *encoderV1) writeTypeRef(ref uint8)    { e.r.WriteVarUint(uint64(ref)) }
-func (e *encoderV1) writeLen(n uint32)         { e.r.WriteVarUint(uint64(n)) }
-func (e *encoderV1) writeAny(v any)            { _ = e.r.WriteAny(v) }
-func (e *encoderV1) writeBuf(b []byte)         { e.r.WriteVarBytes(b) }
-func (e *encoderV1) writeKey(k string)         { e.r.WriteVarString(k) }
-func (e *encoderV1) writeJSON(v any)           { e.r.WriteVarString(stringifyJSON(v)) }
+func (e *encoderV1) rest() *lib0.Encoder     { return e.r }
+func (e *encoderV1) setRest(r *lib0.Encoder) { e.r = r }
+func (e *encoderV1) bytes() []byte           { return e.r.Bytes() }
+func (e *encoderV1) fresh() updateEncoder    { return newEncoderV1() }
+func (e *encoderV1) resetDsCurVal()          {}
+func (e *encoderV1) writeDsClock(c uint32)   { e.r.WriteVarUint(uint64(c)) }
+func (e *encoderV1) writeDsLen(n uint32)     { e.r.WriteVarUint(uint64(n)) }
+func (e *encoderV1) writeLeftID(id ID) {
+	e.r.WriteVarUint(id.Client)
+	e.r.WriteVarUint(uint64(id.Clock))
+}
+func (e *encoderV1) writeRightID(id ID) {
+	e.r.WriteVarUint(id.Client)
+	e.r.WriteVarUint(uint64(id.Clock))
+}
+func (e *encoderV1) writeClient(c uint64)   { e.r.WriteVarUint(c) }
+func (e *encoderV1) writeInfo(info uint8)   { e.r.WriteUint8(info) }
+func (e *encoderV1) writeString(s string)   { e.r.WriteVarString(s) }
+func (e *encoderV1) writeTypeRef(ref uint8) { e.r.WriteVarUint(uint64(ref)) }
+func (e *encoderV1) writeLen(n uint32)      { e.r.WriteVarUint(uint64(n)) }
+func (e *encoderV1) writeAny(v any)         { _ = e.r.WriteAny(v) }
+func (e *encoderV1) writeBuf(b []byte)      { e.r.WriteVarBytes(b) }
+func (e *encoderV1) writeKey(k string)      { e.r.WriteVarString(k) }
+func (e *encoderV1) writeJSON(v any)        { e.r.WriteVarString(stringifyJSON(v)) }
 func (e *encoderV1) writeParentInfo(isYKey bool) {
 	if isYKey {
 		e.r.WriteVarUint(1)

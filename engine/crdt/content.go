@@ -45,13 +45,13 @@ type content interface {
 
 type contentDeleted struct{ n uint32 }
 
-func (c *contentDeleted) length() uint32     { return c.n }
-func (c *contentDeleted) countable() bool    { return false }
-func (c *contentDeleted) ref() uint8         { return refDeleted }
-func (c *contentDeleted) values() []any      { return nil }
-func (c *contentDeleted) copy() content      { return &contentDeleted{c.n} }
-func (c *contentDeleted) delete(*Txn)        {}
-func (c *contentDeleted) gc(*store)          {}
+func (c *contentDeleted) length() uint32  { return c.n }
+func (c *contentDeleted) countable() bool { return false }
+func (c *contentDeleted) ref() uint8      { return refDeleted }
+func (c *contentDeleted) values() []any   { return nil }
+func (c *contentDeleted) copy() content   { return &contentDeleted{c.n} }
+func (c *contentDeleted) delete(*Txn)     {}
+func (c *contentDeleted) gc(*store)       {}
 func (c *contentDeleted) splice(off uint32) content {
 	r := &contentDeleted{c.n - off}
 	c.n = off
@@ -340,17 +340,20 @@ type SubDoc struct {
 
 type contentDoc struct{ d *SubDoc }
 
-func (c *contentDoc) length() uint32                    { return 1 }
-func (c *contentDoc) countable() bool                   { return true }
-func (c *contentDoc) ref() uint8                        { return refDoc }
-func (c *contentDoc) values() []any                     { return []any{c.d} }
-func (c *contentDoc) copy() content                     { return &contentDoc{&SubDoc{c.d.GUID, c.d.Opts}} }
-func (c *contentDoc) splice(uint32) content             { panic("crdt: doc content cannot be split") }
-func (c *contentDoc) mergeWith(content) bool            { return false }
-func (c *contentDoc) integrate(*Txn, *Item)             {}
-func (c *contentDoc) delete(*Txn)                       {}
-func (c *contentDoc) gc(*store)                         {}
-func (c *contentDoc) write(e updateEncoder, off uint32) { e.writeString(c.d.GUID); e.writeAny(c.d.Opts) }
+func (c *contentDoc) length() uint32         { return 1 }
+func (c *contentDoc) countable() bool        { return true }
+func (c *contentDoc) ref() uint8             { return refDoc }
+func (c *contentDoc) values() []any          { return []any{c.d} }
+func (c *contentDoc) copy() content          { return &contentDoc{&SubDoc{c.d.GUID, c.d.Opts}} }
+func (c *contentDoc) splice(uint32) content  { panic("crdt: doc content cannot be split") }
+func (c *contentDoc) mergeWith(content) bool { return false }
+func (c *contentDoc) integrate(*Txn, *Item)  {}
+func (c *contentDoc) delete(*Txn)            {}
+func (c *contentDoc) gc(*store)              {}
+func (c *contentDoc) write(e updateEncoder, off uint32) {
+	e.writeString(c.d.GUID)
+	e.writeAny(c.d.Opts)
+}
 
 // normalizeSubDocOpts mirrors `new ContentDoc(new Doc({guid, ...opts}))`:
 // only a falsy gc, a truthy autoLoad and a non-null meta survive.

@@ -2,14 +2,14 @@ package crdt
 
 // Item flags.
 const (
-	flagKeep       uint8 = 1 << iota // never garbage-collect
-	flagCountable                    // content counts toward the parent's length
-	flagDeleted                      // deleted (GC structs are always deleted)
-	flagMarker                       // referenced by a search marker
-	flagGC                           // a GC struct: no content, no parent, no links
-	flagSkip                         // a Skip struct (only inside decoded updates)
-	flagOrigin                       // Origin is set
-	flagRightOrigin                  // RightOrigin is set
+	flagKeep        uint8 = 1 << iota // never garbage-collect
+	flagCountable                     // content counts toward the parent's length
+	flagDeleted                       // deleted (GC structs are always deleted)
+	flagMarker                        // referenced by a search marker
+	flagGC                            // a GC struct: no content, no parent, no links
+	flagSkip                          // a Skip struct (only inside decoded updates)
+	flagOrigin                        // Origin is set
+	flagRightOrigin                   // RightOrigin is set
 )
 
 // Item is one struct of the document: a run of Length consecutive clocks of
@@ -38,18 +38,18 @@ type parentRef struct {
 	isRoot bool
 }
 
-func (it *Item) Deleted() bool     { return it.flags&flagDeleted != 0 }
-func (it *Item) isGC() bool        { return it.flags&flagGC != 0 }
-func (it *Item) isSkip() bool      { return it.flags&flagSkip != 0 }
-func (it *Item) countable() bool   { return it.flags&flagCountable != 0 }
-func (it *Item) keep() bool        { return it.flags&flagKeep != 0 }
-func (it *Item) hasOrigin() bool   { return it.flags&flagOrigin != 0 }
-func (it *Item) hasROrigin() bool  { return it.flags&flagRightOrigin != 0 }
-func (it *Item) markDeleted()      { it.flags |= flagDeleted }
-func (it *Item) lastID() ID        { return ID{it.ID.Client, it.ID.Clock + it.Length - 1} }
-func (it *Item) setOrigin(id ID)   { it.Origin = id; it.flags |= flagOrigin }
-func (it *Item) setROrigin(id ID)  { it.RightOrigin = id; it.flags |= flagRightOrigin }
-func (it *Item) visible() bool     { return it.flags&(flagDeleted|flagCountable) == flagCountable }
+func (it *Item) Deleted() bool    { return it.flags&flagDeleted != 0 }
+func (it *Item) isGC() bool       { return it.flags&flagGC != 0 }
+func (it *Item) isSkip() bool     { return it.flags&flagSkip != 0 }
+func (it *Item) countable() bool  { return it.flags&flagCountable != 0 }
+func (it *Item) keep() bool       { return it.flags&flagKeep != 0 }
+func (it *Item) hasOrigin() bool  { return it.flags&flagOrigin != 0 }
+func (it *Item) hasROrigin() bool { return it.flags&flagRightOrigin != 0 }
+func (it *Item) markDeleted()     { it.flags |= flagDeleted }
+func (it *Item) lastID() ID       { return ID{it.ID.Client, it.ID.Clock + it.Length - 1} }
+func (it *Item) setOrigin(id ID)  { it.Origin = id; it.flags |= flagOrigin }
+func (it *Item) setROrigin(id ID) { it.RightOrigin = id; it.flags |= flagRightOrigin }
+func (it *Item) visible() bool    { return it.flags&(flagDeleted|flagCountable) == flagCountable }
 func (it *Item) sameSub(o *Item) bool {
 	return subEq(it.parentSub, o.parentSub)
 }

@@ -11,6 +11,6 @@ type searchMarker struct {
 }
 
 func (m *searchMarkers) find(t *Type, index int) *searchMarker { return nil }
-func (m *searchMarkers) updateChanges(index, length int)        {}
-func (m *searchMarkers) replace(old, with *Item)                {}
-func (m *searchMarkers) reset()                                  {}
+func (m *searchMarkers) updateChanges(index, length int)       {}
+func (m *searchMarkers) replace(old, with *Item)               {}
+func (m *searchMarkers) reset()                                {}
