@@ -115,7 +115,16 @@ func (d *Doc) getRoot(name string) *Type {
 func (d *Doc) root(name string, k Kind) (*Type, error) {
 	t := d.getRoot(name)
 	if t.kind == KindUndefined {
+		// yjs replaces the placeholder by a new instance of the requested
+		// type: it starts with fresh search markers and forgets that
+		// formatting was seen. We keep the instance and reset the same
+		// state, so positions are found exactly as yjs finds them.
 		t.kind = k
+		t.hasFormatting = false
+		t.markers = nil
+		if k == KindArray || k == KindText || k == KindXmlText {
+			t.markers = &searchMarkers{}
+		}
 		return t, nil
 	}
 	if t.kind != k && !(t.kind == KindXmlFragment && k == KindXmlFragment) {

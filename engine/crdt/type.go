@@ -61,7 +61,13 @@ type Type struct {
 	deepObservers []*deepObserver
 }
 
-func newType(k Kind) *Type { return &Type{kind: k} }
+func newType(k Kind) *Type {
+	t := &Type{kind: k}
+	if k == KindArray || k == KindText || k == KindXmlText {
+		t.markers = &searchMarkers{}
+	}
+	return t
+}
 
 // Kind returns the type's kind.
 func (t *Type) Kind() Kind { return t.kind }
