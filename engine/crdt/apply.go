@@ -35,7 +35,7 @@ func (d *Doc) applyUpdate(update []byte, origin any, v2 bool) error {
 	if err != nil {
 		return err
 	}
-	ds, err := readDeleteSet(dec)
+	ds, order, err := readDeleteSetOrdered(dec)
 	if err != nil {
 		return err
 	}
@@ -43,7 +43,7 @@ func (d *Doc) applyUpdate(update []byte, origin any, v2 bool) error {
 		return err
 	}
 	return d.transact(origin, false, func(tx *Txn) error {
-		return d.integrateUpdate(tx, refs, ds)
+		return d.integrateUpdate(tx, refs, ds, order)
 	})
 }
 
@@ -62,7 +62,7 @@ func validateRefs(refs map[uint64]*clientRefs) error {
 	return nil
 }
 
-func (d *Doc) integrateUpdate(tx *Txn, refs map[uint64]*clientRefs, ds DeleteSet) error {
+func (d *Doc) integrateUpdate(tx *Txn, refs map[uint64]*clientRefs, ds DeleteSet, order []uint64) error {
 	s := d.store
 	rest, err := integrateStructs(tx, s, refs)
 	if err != nil {
@@ -91,7 +91,7 @@ func (d *Doc) integrateUpdate(tx *Txn, refs map[uint64]*clientRefs, ds DeleteSet
 	} else {
 		s.pending = rest
 	}
-	dsRest, err := applyDeleteSet(tx, s, ds)
+	dsRest, err := applyDeleteSet(tx, s, ds, order)
 	if err != nil {
 		return err
 	}
@@ -100,11 +100,11 @@ func (d *Doc) integrateUpdate(tx *Txn, refs map[uint64]*clientRefs, ds DeleteSet
 		if _, err := pd.rest().varUint(); err != nil { // zero structs
 			return err
 		}
-		pds, err := readDeleteSet(pd)
+		pds, porder, err := readDeleteSetOrdered(pd)
 		if err != nil {
 			return err
 		}
-		dsRest2, err := applyDeleteSet(tx, s, pds)
+		dsRest2, err := applyDeleteSet(tx, s, pds, porder)
 		if err != nil {
 			return err
 		}
@@ -131,11 +131,11 @@ func (d *Doc) integrateUpdate(tx *Txn, refs map[uint64]*clientRefs, ds DeleteSet
 		if err != nil {
 			return err
 		}
-		ds, err := readDeleteSet(dec)
+		ds, order, err := readDeleteSetOrdered(dec)
 		if err != nil {
 			return err
 		}
-		return d.integrateUpdate(tx, refs, ds)
+		return d.integrateUpdate(tx, refs, ds, order)
 	}
 	return nil
 }
@@ -258,14 +258,9 @@ func integrateStructs(tx *Txn, s *store, refs map[uint64]*clientRefs) (*pendingU
 
 // applyDeleteSet deletes the ranges of ds the store knows and returns the
 // rest as a v1 update (nil when everything applied).
-func applyDeleteSet(tx *Txn, s *store, ds DeleteSet) ([]byte, error) {
+func applyDeleteSet(tx *Txn, s *store, ds DeleteSet, order []uint64) ([]byte, error) {
 	unapplied := DeleteSet{}
-	clients := make([]uint64, 0, len(ds))
-	for c := range ds {
-		clients = append(clients, c)
-	}
-	slices.Sort(clients)
-	for _, client := range clients {
+	for _, client := range order {
 		state := s.getState(client)
 		for _, d := range ds[client] {
 			clock, end := d.Clock, d.Clock+d.Len

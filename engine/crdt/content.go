@@ -62,7 +62,7 @@ func (c *contentDeleted) mergeWith(r content) bool {
 	return true
 }
 func (c *contentDeleted) integrate(tx *Txn, item *Item) {
-	tx.deleteSet.add(item.ID.Client, item.ID.Clock, c.n)
+	tx.addDeleted(item.ID.Client, item.ID.Clock, c.n)
 	item.markDeleted()
 }
 func (c *contentDeleted) write(e updateEncoder, off uint32) { e.writeLen(c.n - off) }

@@ -140,41 +140,51 @@ func writeDeleteSet(e updateEncoder, ds DeleteSet) {
 
 // readDeleteSet reads a delete set without sorting it.
 func readDeleteSet(d updateDecoder) (DeleteSet, error) {
+	ds, _, err := readDeleteSetOrdered(d)
+	return ds, err
+}
+
+// readDeleteSetOrdered also returns the clients in the order read.
+func readDeleteSetOrdered(d updateDecoder) (DeleteSet, []uint64, error) {
+	var order []uint64
 	ds := DeleteSet{}
 	r := d.rest()
 	n, err := r.varUint()
 	if err != nil {
-		return nil, wrapDecode("delete set", err)
+		return nil, nil, wrapDecode("delete set", err)
 	}
 	for i := uint64(0); i < n; i++ {
 		d.resetDsCurVal()
 		client, err := r.client()
 		if err != nil {
-			return nil, wrapDecode("delete set", err)
+			return nil, nil, wrapDecode("delete set", err)
 		}
 		num, err := r.varUint()
 		if err != nil {
-			return nil, wrapDecode("delete set", err)
+			return nil, nil, wrapDecode("delete set", err)
 		}
 		if num > uint64(r.remaining()/2) {
-			return nil, wrapDecode("delete set", errTruncated)
+			return nil, nil, wrapDecode("delete set", errTruncated)
 		}
 		for j := uint64(0); j < num; j++ {
 			clock, err := d.readDsClock()
 			if err != nil {
-				return nil, wrapDecode("delete set", err)
+				return nil, nil, wrapDecode("delete set", err)
 			}
 			length, err := d.readDsLen()
 			if err != nil {
-				return nil, wrapDecode("delete set", err)
+				return nil, nil, wrapDecode("delete set", err)
 			}
 			if uint64(clock)+uint64(length) > 1<<32-1 {
-				return nil, malformed("delete range %d:%d+%d overflows the clock", client, clock, length)
+				return nil, nil, malformed("delete range %d:%d+%d overflows the clock", client, clock, length)
+			}
+			if _, ok := ds[client]; !ok {
+				order = append(order, client)
 			}
 			ds[client] = append(ds[client], DeleteRange{clock, length})
 		}
 	}
-	return ds, nil
+	return ds, order, nil
 }
 
 // EncodeDeleteSetV1 returns the v1 encoding of ds (sorted and merged first).

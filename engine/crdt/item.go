@@ -189,12 +189,12 @@ func (it *Item) getMissing(tx *Txn, s *store) (missing uint64, ok bool, err erro
 		if err != nil {
 			return 0, false, err
 		}
-		if p.isGC() {
-			it.parent = nil
-		} else if ct, ok := p.content.(*contentType); ok {
+		if ct, ok := p.content.(*contentType); ok && !p.isGC() {
 			it.parent = ct.t
 		} else {
-			return 0, false, malformed("item %d:%d has a parent %d:%d that is not a type", it.ID.Client, it.ID.Clock, ref.id.Client, ref.id.Clock)
+			// A collected parent (GC, or a deleted type whose content was
+			// dropped) makes the item garbage too, as in yjs.
+			it.parent = nil
 		}
 	}
 	return 0, true, nil
@@ -338,7 +338,7 @@ func (it *Item) delete(tx *Txn) {
 		p.length -= int(it.Length)
 	}
 	it.markDeleted()
-	tx.deleteSet.add(it.ID.Client, it.ID.Clock, it.Length)
+	tx.addDeleted(it.ID.Client, it.ID.Clock, it.Length)
 	tx.addChanged(p, it.parentSub)
 	it.content.delete(tx)
 }

@@ -260,7 +260,10 @@ func insertNegatedAttributes(tx *Txn, t *Type, p *textPos, negated *attrs) error
 			if !ok {
 				break
 			}
-			nv, _ := negated.get(cf.key)
+			nv, ok := negated.get(cf.key)
+			if !ok {
+				nv = lib0.Undefined // a missing key is undefined, not null
+			}
 			if !equalAttrs(nv, cf.v) {
 				break
 			}
@@ -514,11 +517,11 @@ func cleanupTextAfterTransaction(tx *Txn) {
 
 // iterateDeleted calls f for every struct inside the ranges of ds.
 func iterateDeleted(tx *Txn, ds DeleteSet, f func(*Item)) {
-	for client, dels := range ds {
+	for _, client := range tx.dsOrder {
 		if _, ok := tx.doc.store.clients[client]; !ok {
 			continue
 		}
-		for _, d := range dels {
+		for _, d := range ds[client] {
 			tx.doc.store.iterateRange(tx, client, d.Clock, d.Len, f)
 		}
 	}

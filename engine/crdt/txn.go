@@ -6,6 +6,7 @@ package crdt
 type Txn struct {
 	doc         *Doc
 	deleteSet   DeleteSet
+	dsOrder     []uint64
 	beforeState StateVector
 	afterState  StateVector
 	// changed maps each changed type to the map keys that changed (nil key
@@ -41,6 +42,15 @@ func (tx *Txn) AfterState() StateVector { return tx.afterState }
 
 // DeleteSet returns the ids deleted by the transaction.
 func (tx *Txn) DeleteSet() DeleteSet { return tx.deleteSet }
+
+// addDeleted records a deletion, remembering the order in which clients
+// first appear (yjs keeps a Map, and cleanup depends on its order).
+func (tx *Txn) addDeleted(client uint64, clock, length uint32) {
+	if _, ok := tx.deleteSet[client]; !ok {
+		tx.dsOrder = append(tx.dsOrder, client)
+	}
+	tx.deleteSet.add(client, clock, length)
+}
 
 // addChanged records that type t changed at key sub (nil: list content).
 func (tx *Txn) addChanged(t *Type, sub *string) {
