@@ -123,7 +123,9 @@ func (d *decoderV1) readLeftID() (ID, error)     { return d.readID() }
 func (d *decoderV1) readRightID() (ID, error)    { return d.readID() }
 func (d *decoderV1) readClient() (uint64, error) { return d.r.client() }
 func (d *decoderV1) readInfo() (uint8, error)    { return d.r.ReadUint8() }
-func (d *decoderV1) readString() (string, error) { return d.r.ReadVarString() }
+// Strings are decoded strictly: lib0 reads them with a fatal TextDecoder,
+// so yjs rejects updates holding invalid UTF-8, and so do we.
+func (d *decoderV1) readString() (string, error) { return d.r.ReadVarStringStrict() }
 func (d *decoderV1) readParentInfo() (bool, error) {
 	v, err := d.r.ReadVarUint()
 	return v == 1, err
@@ -145,13 +147,13 @@ func (d *decoderV1) readBuf() ([]byte, error) {
 	return append([]byte(nil), b...), nil
 }
 func (d *decoderV1) readJSON() (any, error) {
-	s, err := d.r.ReadVarString()
+	s, err := d.r.ReadVarStringStrict()
 	if err != nil {
 		return nil, err
 	}
 	return lib0.ParseJSON(s)
 }
-func (d *decoderV1) readKey() (string, error) { return d.r.ReadVarString() }
+func (d *decoderV1) readKey() (string, error) { return d.r.ReadVarStringStrict() }
 
 // parseJSON is JSON.parse with yjs' "undefined" convention.
 func parseJSON(s string) (any, error) {

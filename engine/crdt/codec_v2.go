@@ -3,6 +3,7 @@ package crdt
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"octobase/engine/lib0"
 )
@@ -112,6 +113,9 @@ func newDecoderV2(b []byte) (*decoderV2, error) {
 		}
 		cols[i] = c
 	}
+	if _, err := lib0.NewDecoder(cols[5]).ReadVarStringStrict(); err != nil {
+		return nil, wrapDecode("update v2 strings", err)
+	}
 	sd, err := lib0.NewStringDecoder(cols[5])
 	if err != nil {
 		return nil, wrapDecode("update v2 strings", err)
@@ -192,7 +196,12 @@ func (d *decoderV2) readRightID() (ID, error) {
 }
 func (d *decoderV2) readClient() (uint64, error) { return clientFrom(d.clientD.Read()) }
 func (d *decoderV2) readInfo() (uint8, error)    { return d.infoD.Read() }
-func (d *decoderV2) readString() (string, error) { return d.stringD.Read() }
+// readString copies: the decoder returns slices of the whole string
+// column, which a kept map key would otherwise pin in memory.
+func (d *decoderV2) readString() (string, error) {
+	s, err := d.stringD.Read()
+	return strings.Clone(s), err
+}
 func (d *decoderV2) readParentInfo() (bool, error) {
 	v, err := d.parentD.Read()
 	return v == 1, err

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
+	"octobase/engine/lib0"
 	"octobase/internal/jstest"
 )
 
@@ -90,6 +92,36 @@ func runOps(tb testing.TB, d *Doc, ops []op) {
 	})
 }
 
+// textRange picks a range of at most maxN units that does not cut a
+// surrogate pair. It needs the text as it is (tlen unchanged by this
+// transaction); otherwise it gives up unless the text is ASCII-only.
+func textRange(d *Doc, r *rand.Rand, tlen, maxN int, astral bool) (int, int, bool) {
+	if tlen == 0 {
+		return 0, 0, false
+	}
+	i := r.IntN(tlen)
+	n := 1 + r.IntN(min(maxN, tlen-i))
+	cur := d.share["text"]
+	if cur == nil {
+		return i, n, true
+	}
+	if tlen != cur.length {
+		s := cur.textString()
+		return i, n, !astral && lib0.UTF16Len(s) == len(s) && !strings.ContainsRune(s, 0xFFFD)
+	}
+	t := &Text{cur}
+	i = safe(t, i)
+	end := safe(t, i+n)
+	if end <= i {
+		end = min(i+2, tlen)
+		end = safe(t, end+1)
+		if end <= i {
+			return 0, 0, false
+		}
+	}
+	return i, end - i, true
+}
+
 // genOps picks random edits valid for d's current state.
 func genOps(r *rand.Rand, d *Doc) []op {
 	// Peek at lengths without accessing the roots: in yjs, getText on a
@@ -104,6 +136,7 @@ func genOps(r *rand.Rand, d *Doc) []op {
 	var ops []op
 	// Lengths change as ops run; track them locally.
 	alen, tlen, xlen := rootLen("array"), rootLen("text"), rootLen("xml")
+	astral := false
 	for k := r.IntN(3) + 1; k > 0; k-- {
 		switch r.IntN(13) {
 		case 0:
@@ -129,25 +162,28 @@ func genOps(r *rand.Rand, d *Doc) []op {
 				alen -= n
 			}
 		case 5, 6, 7:
-			// Only ASCII here: positions stay off surrogate pairs.
-			w := []string{"a", "bc", "def", "\n", "xyz"}[r.IntN(5)]
-			o := op{T: "tins", I: r.IntN(tlen + 1), S: w}
+			w := []string{"a", "bc", "def", "\n", "xyz", "é", "😀", "a😀b"}[r.IntN(8)]
+			// Positions stay off surrogate pairs: see safe in random_test.go.
+			i := r.IntN(tlen + 1)
+			if cur := d.share["text"]; cur != nil && tlen == cur.length {
+				i = safe(&Text{cur}, i)
+			} else if strings.ContainsRune(w, '😀') {
+				w = "z" // positions after earlier edits are unknown; stay ASCII
+			}
+			o := op{T: "tins", I: i, S: w}
 			if r.IntN(3) == 0 {
 				o.Attrs = map[string]any{"italic": true}
 			}
 			ops = append(ops, o)
-			tlen += len(w)
+			tlen += lib0.UTF16Len(w)
+			astral = astral || strings.ContainsRune(w, '😀')
 		case 8:
-			if tlen > 0 {
-				i := r.IntN(tlen)
-				n := 1 + r.IntN(min(4, tlen-i))
+			if i, n, ok := textRange(d, r, tlen, 4, astral); ok {
 				ops = append(ops, op{T: "tdel", I: i, N: n})
 				tlen -= n
 			}
 		case 9:
-			if tlen > 0 {
-				i := r.IntN(tlen)
-				n := 1 + r.IntN(min(5, tlen-i))
+			if i, n, ok := textRange(d, r, tlen, 5, astral); ok {
 				var v any = true
 				if r.IntN(3) == 0 {
 					v = nil

@@ -157,7 +157,11 @@ func docJSON(t testing.TB, d *Doc) string {
 	a, _ := d.GetArray("array")
 	txt, _ := d.GetText("text")
 	x, _ := d.GetXmlFragment("xml")
-	b, err := json.Marshal(map[string]any{"map": m.ToJSON(), "array": a.ToJSON(), "text": txt.ToDelta(), "xml": x.String()})
+	// Text is compared as a string: with concurrent formatting yjs itself
+	// does not always converge on attributes (its formatting cleanup runs
+	// only on the receiving side). Attribute-level equality with yjs is
+	// checked by TestInteropRandomAgainstYjs instead.
+	b, err := json.Marshal(map[string]any{"map": m.ToJSON(), "array": a.ToJSON(), "text": txt.String(), "xml": x.String()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -917,6 +917,14 @@ function runScenario (family, gc, seed) {
     applied_state_v1_sha256: sha256(Y.encodeStateAsUpdate(fresh)),
     applied_v2_state_v1_sha256: sha256(Y.encodeStateAsUpdate(freshV2))
   }
+  // A random half of the updates: merging them leaves gaps, which
+  // mergeUpdates fills with Skip structs.
+  const rs = new Rng(fnv1a32(name + '/subset'))
+  const subset = []
+  clients.forEach((c, from) => c.updates.forEach((_, u) => { if (rs.bool()) subset.push([from, u]) }))
+  merged.subset = subset
+  merged.subset_v1 = b64(Y.mergeUpdates(subset.map(([from, u]) => clients[from].updates[u].v1)))
+  merged.subset_v2 = b64(Y.mergeUpdatesV2(subset.map(([from, u]) => clients[from].updates[u].v2)))
 
   const scenario = {
     name,
