@@ -123,6 +123,7 @@ func (d *decoderV1) readLeftID() (ID, error)     { return d.readID() }
 func (d *decoderV1) readRightID() (ID, error)    { return d.readID() }
 func (d *decoderV1) readClient() (uint64, error) { return d.r.client() }
 func (d *decoderV1) readInfo() (uint8, error)    { return d.r.ReadUint8() }
+
 // Strings are decoded strictly: lib0 reads them with a fatal TextDecoder,
 // so yjs rejects updates holding invalid UTF-8, and so do we.
 func (d *decoderV1) readString() (string, error) { return d.r.ReadVarStringStrict() }

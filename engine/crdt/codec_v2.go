@@ -196,6 +196,7 @@ func (d *decoderV2) readRightID() (ID, error) {
 }
 func (d *decoderV2) readClient() (uint64, error) { return clientFrom(d.clientD.Read()) }
 func (d *decoderV2) readInfo() (uint8, error)    { return d.infoD.Read() }
+
 // readString copies: the decoder returns slices of the whole string
 // column, which a kept map key would otherwise pin in memory.
 func (d *decoderV2) readString() (string, error) {
