@@ -10,3 +10,5 @@ require (
 	github.com/mschoch/smat v0.2.0 // indirect
 	golang.org/x/sys v0.30.0 // indirect
 )
+
+ignore ./node_modules

@@ -194,29 +194,47 @@ func mergeUpdates(updates [][]byte, v2 bool) ([]byte, error) {
 	w := &structWriter{e: e}
 	var currWrite *Item
 	var currOffset uint32
-	for {
-		readers = slices.DeleteFunc(readers, func(r *structReader) bool { return r.curr == nil })
-		slices.SortStableFunc(readers, func(a, b *structReader) int {
-			if a.curr.ID.Client == b.curr.ID.Client {
-				if a.curr.ID.Clock == b.curr.ID.Clock {
-					if a.curr.isSkip() == b.curr.isSkip() {
-						return 0
-					}
-					if a.curr.isSkip() {
-						return 1
-					}
-					return -1
+	// yjs re-sorts all readers (stably) on every step. Only the head
+	// reader advances between steps, so the same order is kept by
+	// re-inserting the head before the first reader that does not sort
+	// below it: O(log n) instead of a sort per struct.
+	cmp := func(a, b *structReader) int {
+		if a.curr.ID.Client == b.curr.ID.Client {
+			if a.curr.ID.Clock == b.curr.ID.Clock {
+				if a.curr.isSkip() == b.curr.isSkip() {
+					return 0
 				}
-				if a.curr.ID.Clock < b.curr.ID.Clock {
-					return -1
+				if a.curr.isSkip() {
+					return 1
 				}
-				return 1
+				return -1
 			}
-			if b.curr.ID.Client < a.curr.ID.Client {
+			if a.curr.ID.Clock < b.curr.ID.Clock {
 				return -1
 			}
 			return 1
-		})
+		}
+		if b.curr.ID.Client < a.curr.ID.Client {
+			return -1
+		}
+		return 1
+	}
+	readers = slices.DeleteFunc(readers, func(r *structReader) bool { return r.curr == nil })
+	slices.SortStableFunc(readers, cmp)
+	first := true
+	for {
+		if !first && len(readers) > 0 {
+			head := readers[0]
+			rest := readers[1:]
+			if head.curr == nil {
+				readers = rest
+			} else {
+				i, _ := slices.BinarySearchFunc(rest, head, cmp)
+				copy(readers, rest[:i])
+				readers[i] = head
+			}
+		}
+		first = false
 		if len(readers) == 0 {
 			break
 		}
