@@ -3,6 +3,7 @@ package crdt
 import (
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"octobase/engine/lib0"
@@ -189,12 +190,7 @@ func (x *XmlText) String() string {
 		}
 		var nodes []node
 		for _, f := range d.Attributes {
-			n := node{name: f.Key}
-			if o, ok := f.Value.(lib0.Object); ok {
-				for _, a := range o {
-					n.attrs = append(n.attrs, [2]string{a.Key, jsString(a.Value)})
-				}
-			}
+			n := node{name: f.Key, attrs: jsForIn(f.Value)}
 			slices.SortFunc(n.attrs, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
 			nodes = append(nodes, n)
 		}
@@ -216,6 +212,35 @@ func (x *XmlText) String() string {
 
 // ToJSON returns the hook's entries.
 func (x *XmlHook) ToJSON() lib0.Object { return (&Map{x.t}).ToJSON() }
+
+// jsForIn lists the (key, String(value)) pairs a JavaScript for...in loop
+// visits: an object's keys, an array's or a string's indexes.
+func jsForIn(v any) [][2]string {
+	var out [][2]string
+	switch x := v.(type) {
+	case lib0.Object:
+		for _, a := range x {
+			out = append(out, [2]string{a.Key, jsString(a.Value)})
+		}
+	case []any:
+		for i, e := range x {
+			out = append(out, [2]string{strconv.Itoa(i), jsString(e)})
+		}
+	case string:
+		i := 0
+		for _, r := range x {
+			if r >= 0x10000 {
+				// The two halves of a pair cannot stand alone in Go.
+				out = append(out, [2]string{strconv.Itoa(i), "\uFFFD"}, [2]string{strconv.Itoa(i + 1), "\uFFFD"})
+				i += 2
+				continue
+			}
+			out = append(out, [2]string{strconv.Itoa(i), string(r)})
+			i++
+		}
+	}
+	return out
+}
 
 // jsString is JavaScript's String(v) for Any values.
 func jsString(v any) string {

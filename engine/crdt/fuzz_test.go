@@ -1,0 +1,993 @@
+package crdt_test
+
+// Fuzz targets for every decoder of the package (STYLE.md §4). Plain
+// `go test` runs the seeds: updates built through the API (maps, arrays,
+// rich text with formatting and embeds, XML, nested types, deletions, with
+// and without GC, pending structs), the yjs-produced bytes of YJS.md §1 and
+// of testdata/yjs/basics.json, and the crashers committed under
+// testdata/fuzz/FuzzXxx. `go test -fuzz FuzzXxx ./engine/crdt/` explores
+// further.
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"octobase/engine/crdt"
+	"octobase/engine/lib0"
+	"octobase/internal/jstest/yjsfixture"
+)
+
+// The two updates of YJS.md §1, produced by yjs 13.6.33: client 1 inserts
+// "abc" into root text "t", then insert(1,'X') and delete(3,1).
+const (
+	yjsABC = "01010100040101740361626300"
+	yjsAXB = "01040100040101740161840100016281010101c40100010101580101010201"
+)
+
+func unhex(tb testing.TB, s string) []byte {
+	tb.Helper()
+	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// fuzzClient is the client id of the documents fuzz input is applied to; it
+// appears in no seed, so the documents never change their own id.
+const fuzzClient = 0x5eed
+
+func newDoc() *crdt.Doc { return crdt.MustNewDoc(crdt.Options{ClientID: fuzzClient}) }
+
+func apply(d *crdt.Doc, u []byte, v2 bool) error {
+	if v2 {
+		return d.ApplyUpdateV2(u, "fuzz")
+	}
+	return d.ApplyUpdate(u, "fuzz")
+}
+
+func encode(d *crdt.Doc, v2 bool) []byte {
+	if v2 {
+		return d.EncodeStateAsUpdateV2(nil)
+	}
+	return d.EncodeStateAsUpdate(nil)
+}
+
+// typedErr fails unless err is one of the package's decode errors.
+func typedErr(tb testing.TB, what string, err error) {
+	tb.Helper()
+	if !errors.Is(err, crdt.ErrMalformed) && !errors.Is(err, crdt.ErrUnsupported) {
+		tb.Fatalf("%s: untyped error %T: %v", what, err, err)
+	}
+}
+
+// ---- seeds ----
+
+type seedSet struct {
+	v1, v2 [][]byte
+	// docs are the states (v1) of the documents the seeds were built with.
+	docs [][]byte
+}
+
+var (
+	seedsOnce sync.Once
+	seeds     seedSet
+	seedsErr  error
+)
+
+// allSeeds builds the seed updates once per test binary.
+func allSeeds(tb testing.TB) seedSet {
+	tb.Helper()
+	seedsOnce.Do(func() { seeds, seedsErr = buildSeeds() })
+	if seedsErr != nil {
+		tb.Fatal(seedsErr)
+	}
+	return seeds
+}
+
+func buildSeeds() (seedSet, error) {
+	var s seedSet
+	add := func(v1, v2 []byte) {
+		if v1 != nil {
+			s.v1 = append(s.v1, v1)
+		}
+		if v2 != nil {
+			s.v2 = append(s.v2, v2)
+		}
+	}
+	for _, h := range []string{yjsABC, yjsAXB} {
+		b, _ := hex.DecodeString(h)
+		add(b, nil)
+	}
+	// yjs-produced units: one update per content kind, in both formats.
+	if basics, err := yjsfixture.LoadBasics(); err == nil {
+		add(basics.Empty.StateV1, basics.Empty.StateV2)
+		for _, u := range basics.Units {
+			for _, up := range u.Updates {
+				add(up.V1, up.V2)
+			}
+			add(u.StateV1, u.StateV2)
+		}
+	} else {
+		return s, fmt.Errorf("yjs fixtures: %w", err)
+	}
+	// Documents built through the API. Every transaction's update is a seed
+	// too, in both formats.
+	builders := []func(d *crdt.Doc) error{
+		buildMapDoc, buildArrayDoc, buildTextDoc, buildXMLDoc, buildNestedDoc,
+	}
+	for i, build := range builders {
+		for _, gc := range []bool{true, false} {
+			d := crdt.MustNewDoc(crdt.Options{ClientID: uint64(100 + i), DisableGC: !gc})
+			d.OnUpdate(func(u []byte, _ *crdt.Txn) { add(u, nil) })
+			d.OnUpdateV2(func(u []byte, _ *crdt.Txn) { add(nil, u) })
+			if err := build(d); err != nil {
+				return s, fmt.Errorf("seed doc %d: %w", i, err)
+			}
+			add(d.EncodeStateAsUpdate(nil), d.EncodeStateAsUpdateV2(nil))
+			s.docs = append(s.docs, d.EncodeStateAsUpdate(nil))
+		}
+	}
+	// Two clients editing concurrently, merged.
+	a := crdt.MustNewDoc(crdt.Options{ClientID: 7})
+	b := crdt.MustNewDoc(crdt.Options{ClientID: 3})
+	ta, _ := a.GetText("t")
+	textB, _ := b.GetText("t")
+	if err := ta.Insert(nil, 0, "hello", nil); err != nil {
+		return s, err
+	}
+	if err := textB.Insert(nil, 0, "world", nil); err != nil {
+		return s, err
+	}
+	ua, ub := a.EncodeStateAsUpdate(nil), b.EncodeStateAsUpdate(nil)
+	if err := a.ApplyUpdate(ub, nil); err != nil {
+		return s, err
+	}
+	if err := ta.Delete(nil, 2, 5); err != nil {
+		return s, err
+	}
+	if err := ta.Insert(nil, 3, "~", map[string]any{"bold": true}); err != nil {
+		return s, err
+	}
+	add(a.EncodeStateAsUpdate(nil), a.EncodeStateAsUpdateV2(nil))
+	s.docs = append(s.docs, a.EncodeStateAsUpdate(nil))
+	if m, err := crdt.MergeUpdates([][]byte{ua, ub}); err == nil {
+		add(m, nil)
+	}
+	// A document with pending structs and a pending delete set: its state
+	// includes them.
+	c := crdt.MustNewDoc(crdt.Options{ClientID: 11})
+	tc, _ := c.GetText("t")
+	var steps [][]byte
+	c.OnUpdate(func(u []byte, _ *crdt.Txn) { steps = append(steps, u) })
+	_ = tc.Insert(nil, 0, "abc", nil)
+	_ = tc.Insert(nil, 3, "def", nil)
+	_ = tc.Delete(nil, 1, 4)
+	p := newDoc()
+	if err := p.ApplyUpdate(steps[1], nil); err != nil {
+		return s, err
+	}
+	if err := p.ApplyUpdate(steps[2], nil); err != nil {
+		return s, err
+	}
+	add(p.EncodeStateAsUpdate(nil), p.EncodeStateAsUpdateV2(nil))
+	for _, st := range steps {
+		if v2, err := crdt.ConvertUpdateV1ToV2(st); err == nil {
+			add(nil, v2)
+		}
+	}
+	return s, nil
+}
+
+func buildMapDoc(d *crdt.Doc) error {
+	m, err := d.GetMap("m")
+	if err != nil {
+		return err
+	}
+	vals := map[string]any{
+		"int": 42.0, "neg": -1.5, "big": float64(1 << 40), "str": "héllo 😀",
+		"t": true, "f": false, "nil": nil,
+		"obj": map[string]any{"a": []any{1.0, "x"}, "b": nil},
+		"bin": []byte{0, 1, 2, 0xff}, "bigint": lib0.BigInt(1 << 60), "undef": lib0.Undefined,
+		"sub": &crdt.SubDoc{GUID: "sub-guid", Opts: lib0.Object{{Key: "gc", Value: false}}},
+	}
+	keys := make([]string, 0, len(vals))
+	for k := range vals {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := m.Set(nil, k, vals[k]); err != nil {
+			return fmt.Errorf("set %s: %w", k, err)
+		}
+	}
+	if err := m.Set(nil, "int", "overwritten"); err != nil {
+		return err
+	}
+	m.Delete(nil, "f")
+	return nil
+}
+
+func buildArrayDoc(d *crdt.Doc) error {
+	a, err := d.GetArray("a")
+	if err != nil {
+		return err
+	}
+	if err := a.Push(nil, 1.0, 2.0, 3.0, "four", []byte("five"), crdt.NewMap()); err != nil {
+		return err
+	}
+	if err := a.Insert(nil, 1, "x", "y", "z"); err != nil {
+		return err
+	}
+	if err := a.Delete(nil, 2, 3); err != nil {
+		return err
+	}
+	return a.Insert(nil, 0, crdt.NewText())
+}
+
+func buildTextDoc(d *crdt.Doc) error {
+	x, err := d.GetText("text")
+	if err != nil {
+		return err
+	}
+	steps := []func() error{
+		func() error { return x.Insert(nil, 0, "Hello world, 😀 ok", nil) },
+		func() error { return x.Format(nil, 0, 5, map[string]any{"bold": true}) },
+		func() error { return x.Format(nil, 2, 6, map[string]any{"italic": true, "bold": nil}) },
+		func() error {
+			return x.InsertEmbed(nil, 6, map[string]any{"image": "p.png"}, map[string]any{"link": "x"})
+		},
+		func() error { return x.InsertEmbed(nil, 1, crdt.NewMap(), nil) },
+		func() error { return x.Delete(nil, 3, 4) },
+		func() error { return x.SetAttribute(nil, "lang", "en") },
+		func() error { return x.Insert(nil, 14, "!", map[string]any{"color": "#f00"}) },
+		func() error { return x.Delete(nil, 13, 1) }, // inside the surrogate pair
+	}
+	for i, st := range steps {
+		if err := st(); err != nil {
+			return fmt.Errorf("text step %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func buildXMLDoc(d *crdt.Doc) error {
+	x, err := d.GetXmlFragment("xml")
+	if err != nil {
+		return err
+	}
+	p := crdt.NewXmlElement("p")
+	h := crdt.NewXmlHook("hook")
+	if err := x.Insert(nil, 0, p, h); err != nil {
+		return err
+	}
+	if err := p.SetAttribute(nil, "id", "p1"); err != nil {
+		return err
+	}
+	if err := p.SetAttribute(nil, "class", "a b"); err != nil {
+		return err
+	}
+	xt := crdt.NewXmlText()
+	if err := p.Insert(nil, 0, xt, crdt.NewXmlElement("br")); err != nil {
+		return err
+	}
+	if err := xt.Insert(nil, 0, "hi there", map[string]any{"b": true}); err != nil {
+		return err
+	}
+	if err := xt.Delete(nil, 2, 3); err != nil {
+		return err
+	}
+	p.RemoveAttribute(nil, "class")
+	return x.Delete(nil, 1, 1)
+}
+
+func buildNestedDoc(d *crdt.Doc) error {
+	m, err := d.GetMap("root")
+	if err != nil {
+		return err
+	}
+	inner := crdt.NewMap()
+	if err := m.Set(nil, "inner", inner); err != nil {
+		return err
+	}
+	arr := crdt.NewArray()
+	if err := inner.Set(nil, "list", arr); err != nil {
+		return err
+	}
+	txt := crdt.NewText()
+	if err := arr.Push(nil, "a", txt, 1.0); err != nil {
+		return err
+	}
+	if err := txt.Insert(nil, 0, "nested", nil); err != nil {
+		return err
+	}
+	gone := crdt.NewMap()
+	if err := m.Set(nil, "gone", gone); err != nil {
+		return err
+	}
+	if err := gone.Set(nil, "k", "v"); err != nil {
+		return err
+	}
+	m.Delete(nil, "gone") // a deleted type: its children are collected
+	return arr.Delete(nil, 0, 1)
+}
+
+// base returns a v1 update with content in several roots, from clients that
+// also appear in the seeds, so fuzz input overlaps what is already there.
+func baseUpdate(tb testing.TB) []byte {
+	tb.Helper()
+	s := allSeeds(tb)
+	u, err := crdt.MergeUpdates([][]byte{unhex(tb, yjsAXB), s.docs[0], s.docs[5]})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return u
+}
+
+// ---- document views ----
+
+// canon prints a value deterministically: object keys sorted, shared types
+// by their JSON, floats exactly (NaN and -0 included).
+func canon(b *strings.Builder, v any) {
+	switch x := v.(type) {
+	case nil:
+		b.WriteString("null")
+	case lib0.UndefinedType:
+		b.WriteString("undefined")
+	case bool:
+		b.WriteString(strconv.FormatBool(x))
+	case float64:
+		if x == 0 && math.Signbit(x) {
+			b.WriteString("-0")
+		} else {
+			b.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
+		}
+	case lib0.BigInt:
+		b.WriteString(strconv.FormatInt(int64(x), 10) + "n")
+	case string:
+		b.WriteString(strconv.Quote(x))
+	case []byte:
+		b.WriteString("0x" + hex.EncodeToString(x))
+	case []any:
+		b.WriteByte('[')
+		for i, e := range x {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			canon(b, e)
+		}
+		b.WriteByte(']')
+	case lib0.Object:
+		fs := slices.Clone(x)
+		slices.SortStableFunc(fs, func(a, c lib0.Field) int { return strings.Compare(a.Key, c.Key) })
+		b.WriteByte('{')
+		for i, f := range fs {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(strconv.Quote(f.Key) + ":")
+			canon(b, f.Value)
+		}
+		b.WriteByte('}')
+	case map[string]any:
+		o := make(lib0.Object, 0, len(x))
+		for k, e := range x {
+			o = append(o, lib0.Field{Key: k, Value: e})
+		}
+		canon(b, o)
+	case *crdt.SubDoc:
+		b.WriteString("doc(" + strconv.Quote(x.GUID) + ")")
+		canon(b, x.Opts)
+	case *crdt.Map, *crdt.Array, *crdt.Text, *crdt.XmlText, *crdt.XmlElement, *crdt.XmlFragment, *crdt.XmlHook:
+		b.WriteString(fmt.Sprintf("%T", x))
+		canon(b, crdt.ToJSON(x))
+	default:
+		fmt.Fprintf(b, "%T(%v)", x, x)
+	}
+}
+
+type view int
+
+const (
+	viewMap view = iota
+	viewArray
+	viewText
+	viewXML
+	numViews
+)
+
+// viewOf renders the roots names of d as one kind. A root takes its kind on
+// first access, so each view needs a document of its own.
+func viewOf(tb testing.TB, d *crdt.Doc, names []string, v view) string {
+	tb.Helper()
+	var b strings.Builder
+	for _, n := range names {
+		b.WriteString(strconv.Quote(n) + "=")
+		var err error
+		switch v {
+		case viewMap:
+			var m *crdt.Map
+			if m, err = d.GetMap(n); err == nil {
+				canon(&b, m.ToJSON())
+			}
+		case viewArray:
+			var a *crdt.Array
+			if a, err = d.GetArray(n); err == nil {
+				canon(&b, a.ToJSON())
+			}
+		case viewText:
+			var x *crdt.Text
+			if x, err = d.GetText(n); err == nil {
+				for _, op := range x.ToDelta() {
+					b.WriteString("{i:")
+					canon(&b, op.Insert)
+					fmt.Fprintf(&b, ",d:%d,r:%d,a:", op.Delete, op.Retain)
+					canon(&b, op.Attributes)
+					b.WriteString("}")
+				}
+				b.WriteString(strconv.Quote(x.String()))
+			}
+		case viewXML:
+			var x *crdt.XmlFragment
+			if x, err = d.GetXmlFragment(n); err == nil {
+				b.WriteString(strconv.Quote(x.String()))
+			}
+		}
+		if err != nil {
+			tb.Fatalf("view %d of root %q: %v", v, n, err)
+		}
+		b.WriteString(";")
+	}
+	return b.String()
+}
+
+func unionNames(docs ...*crdt.Doc) []string {
+	var names []string
+	for _, d := range docs {
+		names = append(names, d.RootNames()...)
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+func svString(sv crdt.StateVector) string { return hex.EncodeToString(crdt.EncodeStateVector(sv)) }
+
+// checkReload requires that the document mk builds re-encodes in v1 and v2,
+// that both encodings load into fresh documents with the same state vector,
+// pending state and content (every root seen as map, array, text and XML),
+// and that re-encoding the reloaded documents gives the same bytes.
+func checkReload(t *testing.T, mk func() *crdt.Doc) {
+	t.Helper()
+	d := mk()
+	u1, u2 := d.EncodeStateAsUpdate(nil), d.EncodeStateAsUpdateV2(nil)
+	load := func(u []byte, v2 bool) *crdt.Doc {
+		t.Helper()
+		r := newDoc()
+		if err := apply(r, u, v2); err != nil {
+			t.Fatalf("re-encoding (v2=%v) does not load: %v\nupdate %x", v2, err, u)
+		}
+		return r
+	}
+	r1, r2 := load(u1, false), load(u2, true)
+	sv := svString(d.StateVector())
+	for i, r := range []*crdt.Doc{r1, r2} {
+		if got := svString(r.StateVector()); got != sv {
+			t.Fatalf("reload v%d: state vector %s, want %s", i+1, got, sv)
+		}
+		if r.HasPending() != d.HasPending() {
+			t.Fatalf("reload v%d: HasPending %v, want %v", i+1, r.HasPending(), d.HasPending())
+		}
+	}
+	if !d.HasPending() {
+		// A document without pending structs has exactly the state its
+		// encoding claims.
+		for i, u := range [][]byte{u1, u2} {
+			var got []byte
+			var err error
+			if i == 0 {
+				got, err = crdt.EncodeStateVectorFromUpdate(u)
+			} else {
+				got, err = crdt.EncodeStateVectorFromUpdateV2(u)
+			}
+			if err != nil {
+				t.Fatalf("state vector of re-encoding v%d: %v", i+1, err)
+			}
+			if hex.EncodeToString(got) != sv {
+				t.Fatalf("state vector from re-encoding v%d = %x, doc has %s", i+1, got, sv)
+			}
+		}
+	}
+	if got := r1.EncodeStateAsUpdate(nil); !bytes.Equal(got, u1) {
+		t.Fatalf("v1 re-encoding is not stable:\n first %x\n again %x", u1, got)
+	}
+	if got := r2.EncodeStateAsUpdateV2(nil); !bytes.Equal(got, u2) {
+		t.Fatalf("v2 re-encoding is not stable:\n first %x\n again %x", u2, got)
+	}
+	names := unionNames(d, r1, r2)
+	for v := view(0); v < numViews; v++ {
+		if v > 0 {
+			d, r1, r2 = mk(), load(u1, false), load(u2, true)
+		}
+		want := viewOf(t, d, names, v)
+		for i, r := range []*crdt.Doc{r1, r2} {
+			if got := viewOf(t, r, names, v); got != want {
+				t.Fatalf("reload v%d differs in view %d:\n got  %s\n want %s", i+1, v, got, want)
+			}
+		}
+	}
+}
+
+// decodes reports whether u decodes in full (structs and delete set)
+// without a document: if it does not, ApplyUpdate must reject it before
+// changing anything.
+func decodes(u []byte, v2 bool) bool {
+	var err error
+	if v2 {
+		_, err = crdt.ConvertUpdateV2ToV1(u)
+	} else {
+		_, err = crdt.ConvertUpdateV1ToV2(u)
+	}
+	return err == nil
+}
+
+// knownBugs are committed crashers whose fix is pending (see the report in
+// the commit that added them). Remove an entry to verify its fix.
+var knownBugs = map[string]string{}
+
+func skipKnownBug(t *testing.T, parts ...[]byte) {
+	t.Helper()
+	var key strings.Builder
+	for _, p := range parts {
+		key.WriteString(hex.EncodeToString(p) + "/")
+	}
+	if why, ok := knownBugs[key.String()]; ok {
+		t.Skip("known bug: " + why)
+	}
+}
+
+// fuzzApply is the body of FuzzApplyUpdateV1/V2: apply in to a fresh
+// document and to one with content.
+func fuzzApply(t *testing.T, in []byte, v2 bool) {
+	base := baseUpdate(t)
+	for _, withBase := range []bool{false, true} {
+		mk := func() (*crdt.Doc, error) {
+			d := newDoc()
+			if withBase {
+				if err := d.ApplyUpdate(base, nil); err != nil {
+					t.Fatalf("base: %v", err)
+				}
+			}
+			return d, apply(d, in, v2)
+		}
+		d, err := mk()
+		if err != nil {
+			typedErr(t, "ApplyUpdate", err)
+			if !decodes(in, v2) {
+				before := newDoc()
+				if withBase {
+					_ = before.ApplyUpdate(base, nil)
+				}
+				if got, want := d.EncodeStateAsUpdate(nil), before.EncodeStateAsUpdate(nil); !bytes.Equal(got, want) {
+					t.Fatalf("rejected update changed the document (base=%v): %v\n got  %x\n want %x", withBase, err, got, want)
+				}
+			}
+		}
+		// Whether it failed or not, the document stays consistent.
+		checkReload(t, func() *crdt.Doc { d, _ := mk(); return d })
+	}
+}
+
+func addSeeds(f *testing.F, v2 bool) {
+	s := allSeeds(f)
+	list := s.v1
+	if v2 {
+		list = s.v2
+	}
+	for _, u := range list {
+		f.Add(u)
+	}
+}
+
+func FuzzApplyUpdateV1(f *testing.F) {
+	addSeeds(f, false)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		skipKnownBug(t, in)
+		fuzzApply(t, in, false)
+	})
+}
+
+func FuzzApplyUpdateV2(f *testing.F) {
+	addSeeds(f, true)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		skipKnownBug(t, in)
+		fuzzApply(t, in, true)
+	})
+}
+
+// FuzzMergeUpdates merges the input with a known-good update (in both
+// orders, each format): the merge fails with a typed error or yields an
+// update that decodes, and when the parts apply cleanly the merge applies
+// to the same document as the parts applied one after the other.
+func FuzzMergeUpdates(f *testing.F) {
+	addSeeds(f, false)
+	addSeeds(f, true)
+	good := map[bool][]byte{false: unhex(f, yjsAXB)}
+	if v2, err := crdt.ConvertUpdateV1ToV2(good[false]); err == nil {
+		good[true] = v2
+	} else {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		skipKnownBug(t, in)
+		for _, v2 := range []bool{false, true} {
+			merge := crdt.MergeUpdates
+			if v2 {
+				merge = crdt.MergeUpdatesV2
+			}
+			if _, err := merge([][]byte{in}); err != nil {
+				typedErr(t, "merge of one", err)
+			}
+			for _, parts := range [][][]byte{{in, good[v2]}, {good[v2], in}} {
+				m, err := merge(parts)
+				if err != nil {
+					typedErr(t, "merge", err)
+					continue
+				}
+				if !decodes(m, v2) {
+					t.Fatalf("merge (v2=%v) of valid parts does not decode: %x", v2, m)
+				}
+				seq := newDoc()
+				if apply(seq, parts[0], v2) != nil || apply(seq, parts[1], v2) != nil {
+					continue
+				}
+				merged := newDoc()
+				if err := apply(merged, m, v2); err != nil {
+					t.Fatalf("merge (v2=%v) does not apply: %v\nmerge %x", v2, err, m)
+				}
+				if a, b := svString(seq.StateVector()), svString(merged.StateVector()); a != b {
+					t.Fatalf("merge (v2=%v): state vector %s, applying the parts gives %s", v2, b, a)
+				}
+				names := unionNames(seq, merged)
+				for v := view(0); v < numViews; v++ {
+					if v > 0 {
+						seq, merged = newDoc(), newDoc()
+						_, _ = apply(seq, parts[0], v2), apply(seq, parts[1], v2)
+						_ = apply(merged, m, v2)
+					}
+					if a, b := viewOf(t, seq, names, v), viewOf(t, merged, names, v); a != b {
+						t.Fatalf("merge (v2=%v) differs in view %d:\n merged %s\n parts  %s", v2, v, b, a)
+					}
+				}
+			}
+		}
+	})
+}
+
+// FuzzDiffUpdate diffs the input against a fuzzed state vector: a typed
+// error or an update that decodes. For an input that applies cleanly, the
+// diff against the empty vector applies to the same document and the diff
+// against the document's own state changes nothing.
+func FuzzDiffUpdate(f *testing.F) {
+	s := allSeeds(f)
+	svs := [][]byte{{0}, unhex(f, "0101 02"), unhex(f, "02 0b 02 07 01")}
+	for i, u := range s.v1 {
+		f.Add(u, svs[i%len(svs)], false)
+	}
+	for i, u := range s.v2 {
+		f.Add(u, svs[i%len(svs)], true)
+	}
+	f.Fuzz(func(t *testing.T, in, sv []byte, v2 bool) {
+		skipKnownBug(t, in, sv)
+		diff := crdt.DiffUpdate
+		if v2 {
+			diff = crdt.DiffUpdateV2
+		}
+		out, err := diff(in, sv)
+		if err != nil {
+			typedErr(t, "DiffUpdate", err)
+		} else if !decodes(out, v2) {
+			t.Fatalf("diff does not decode: %x", out)
+		}
+		d := newDoc()
+		if apply(d, in, v2) != nil {
+			return
+		}
+		if err == nil {
+			if err := apply(newDoc(), out, v2); err != nil {
+				t.Fatalf("diff of a valid update does not apply: %v\ndiff %x", err, out)
+			}
+		}
+		all, err := diff(in, []byte{0})
+		if err != nil {
+			t.Fatalf("diff of a valid update against the empty vector: %v", err)
+		}
+		full := newDoc()
+		if err := apply(full, all, v2); err != nil {
+			t.Fatalf("diff against the empty vector does not apply: %v", err)
+		}
+		if a, b := svString(d.StateVector()), svString(full.StateVector()); a != b {
+			t.Fatalf("diff against the empty vector: state %s, want %s", b, a)
+		}
+		if a, b := d.EncodeStateAsUpdate(nil), full.EncodeStateAsUpdate(nil); !bytes.Equal(a, b) {
+			t.Fatalf("diff against the empty vector: state\n %x\nwant\n %x", b, a)
+		}
+		own, err := diff(in, crdt.EncodeStateVector(d.StateVector()))
+		if err != nil {
+			t.Fatalf("diff against the document's state: %v", err)
+		}
+		before := d.EncodeStateAsUpdate(nil)
+		if err := apply(d, own, v2); err != nil {
+			t.Fatalf("diff against the document's own state does not apply: %v", err)
+		}
+		if after := d.EncodeStateAsUpdate(nil); !bytes.Equal(before, after) {
+			t.Fatalf("diff against the document's own state changed it:\n %x\n %x", before, after)
+		}
+	})
+}
+
+// FuzzStateVectorFromUpdate: a typed error or an encoded state vector that
+// decodes; for the re-encoding of a document without pending structs it is
+// the document's state vector (checked by checkReload as well).
+func FuzzStateVectorFromUpdate(f *testing.F) {
+	s := allSeeds(f)
+	for _, u := range s.v1 {
+		f.Add(u, false)
+	}
+	for _, u := range s.v2 {
+		f.Add(u, true)
+	}
+	f.Fuzz(func(t *testing.T, in []byte, v2 bool) {
+		skipKnownBug(t, in)
+		from := crdt.EncodeStateVectorFromUpdate
+		if v2 {
+			from = crdt.EncodeStateVectorFromUpdateV2
+		}
+		svb, err := from(in)
+		if err != nil {
+			typedErr(t, "EncodeStateVectorFromUpdate", err)
+			return
+		}
+		sv, err := crdt.DecodeStateVector(svb)
+		if err != nil {
+			t.Fatalf("state vector from update does not decode: %v (%x)", err, svb)
+		}
+		if !bytes.Equal(crdt.EncodeStateVector(sv), svb) {
+			t.Fatalf("state vector from update is not canonical: %x", svb)
+		}
+		d := newDoc()
+		if apply(d, in, v2) != nil || d.HasPending() {
+			return
+		}
+		u := encode(d, v2)
+		got, err := from(u)
+		if err != nil {
+			t.Fatalf("state vector of a re-encoding: %v", err)
+		}
+		if want := crdt.EncodeStateVector(d.StateVector()); !bytes.Equal(got, want) {
+			t.Fatalf("state vector from re-encoding %x, document has %x", got, want)
+		}
+	})
+}
+
+// FuzzConvertUpdate converts between the formats: a typed error, or a
+// conversion that converts back; converting is stable after one round, and
+// for valid input v1→v2→v1 of the document's v1 re-encoding is that
+// re-encoding, byte for byte.
+func FuzzConvertUpdate(f *testing.F) {
+	s := allSeeds(f)
+	for _, u := range s.v1 {
+		f.Add(u, false)
+	}
+	for _, u := range s.v2 {
+		f.Add(u, true)
+	}
+	f.Fuzz(func(t *testing.T, in []byte, v2 bool) {
+		skipKnownBug(t, in)
+		there, back := crdt.ConvertUpdateV1ToV2, crdt.ConvertUpdateV2ToV1
+		if v2 {
+			there, back = back, there
+		}
+		out, err := there(in)
+		if err != nil {
+			typedErr(t, "convert", err)
+			return
+		}
+		r, err := back(out)
+		if err != nil {
+			t.Fatalf("conversion does not convert back: %v\n in  %x\n out %x", err, in, out)
+		}
+		out2, err := there(r)
+		if err != nil {
+			t.Fatalf("second round: %v", err)
+		}
+		if !bytes.Equal(out, out2) {
+			t.Fatalf("conversion not stable:\n %x\n %x", out, out2)
+		}
+		if r2, err := back(out2); err != nil || !bytes.Equal(r, r2) {
+			t.Fatalf("conversion back not stable (%v):\n %x\n %x", err, r, r2)
+		}
+		d := newDoc()
+		if apply(d, in, v2) != nil {
+			return
+		}
+		// The converted update applies to the same document.
+		c := newDoc()
+		if err := apply(c, out, !v2); err != nil {
+			t.Fatalf("converted valid update does not apply: %v\n%x", err, out)
+		}
+		if a, b := d.EncodeStateAsUpdate(nil), c.EncodeStateAsUpdate(nil); !bytes.Equal(a, b) {
+			t.Fatalf("converted update gives another document:\n %x\n %x", b, a)
+		}
+		u1 := d.EncodeStateAsUpdate(nil)
+		w, err := crdt.ConvertUpdateV1ToV2(u1)
+		if err != nil {
+			t.Fatalf("v1 re-encoding to v2: %v", err)
+		}
+		if got, err := crdt.ConvertUpdateV2ToV1(w); err != nil || !bytes.Equal(got, u1) {
+			t.Fatalf("v1→v2→v1 of the re-encoding (%v):\n got  %x\n want %x", err, got, u1)
+		}
+		if u2 := d.EncodeStateAsUpdateV2(nil); !d.HasPending() && !bytes.Equal(w, u2) {
+			t.Fatalf("v1 re-encoding converted to v2 differs from the v2 re-encoding:\n %x\n %x", w, u2)
+		}
+	})
+}
+
+// FuzzDecodeStateVector: decode → encode → decode gives the same vector,
+// and the encoding is stable.
+func FuzzDecodeStateVector(f *testing.F) {
+	f.Add([]byte{0})
+	f.Add(unhex(f, "01 01 03"))
+	f.Add(unhex(f, "02 ffffffff0f 05 01 ffffffff0f"))
+	f.Add(unhex(f, "01 ffffffffffffff0f 01"))   // client 2^53-1
+	f.Add(unhex(f, "01 8080808080808010 01"))   // client 2^53
+	f.Add(unhex(f, "02 01 01 01 02"))           // duplicate client
+	f.Add(unhex(f, "ffffffffffffff0f"))         // 2^53-1 entries, no data
+	f.Add(unhex(f, "01 01 8080808010"))         // clock 2^32
+	f.Fuzz(func(t *testing.T, in []byte) {
+		sv, err := crdt.DecodeStateVector(in)
+		if err != nil {
+			typedErr(t, "DecodeStateVector", err)
+			return
+		}
+		for c := range sv {
+			if c > crdt.MaxClientID {
+				t.Fatalf("client %d > 2^53-1 accepted", c)
+			}
+		}
+		enc := crdt.EncodeStateVector(sv)
+		sv2, err := crdt.DecodeStateVector(enc)
+		if err != nil {
+			t.Fatalf("re-decode: %v", err)
+		}
+		if len(sv) != len(sv2) {
+			t.Fatalf("re-decoded %v, want %v", sv2, sv)
+		}
+		for c, k := range sv {
+			if got, ok := sv2[c]; !ok || got != k {
+				t.Fatalf("re-decoded %v, want %v", sv2, sv)
+			}
+		}
+		if enc2 := crdt.EncodeStateVector(sv2); !bytes.Equal(enc, enc2) {
+			t.Fatalf("encoding not stable: %x %x", enc, enc2)
+		}
+	})
+}
+
+// FuzzDecodeDeleteSet: decode → encode → decode gives the same set, whose
+// ranges are sorted, merged and within the 32-bit clock space.
+func FuzzDecodeDeleteSet(f *testing.F) {
+	f.Add([]byte{0})
+	f.Add(unhex(f, "01 01 01 02 01"))
+	f.Add(unhex(f, "01 01 03 05 01 00 02 01 01"))  // unsorted, overlapping
+	f.Add(unhex(f, "02 01 01 00 00 02 01 00 01"))  // zero length range
+	f.Add(unhex(f, "01 01 01 feffffff0f 01"))      // ends at 2^32-1
+	f.Add(unhex(f, "01 01 01 ffffffff0f 01"))      // overflows
+	f.Add(unhex(f, "01 01 8080808080808001"))      // 2^49 ranges, no data
+	f.Add(unhex(f, "02 05 01 00 01 05 01 02 01"))  // a client twice
+	s := allSeeds(f)
+	for _, d := range s.docs {
+		// The delete set of a document: its update without structs.
+		if ds := deleteSetOf(d); ds != nil {
+			f.Add(ds)
+		}
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		ds, err := crdt.DecodeDeleteSetV1(in)
+		if err != nil {
+			typedErr(t, "DecodeDeleteSetV1", err)
+			return
+		}
+		for c, rs := range ds {
+			if c > crdt.MaxClientID {
+				t.Fatalf("client %d > 2^53-1 accepted", c)
+			}
+			for i, r := range rs {
+				if uint64(r.Clock)+uint64(r.Len) > math.MaxUint32 {
+					t.Fatalf("range %v overflows", r)
+				}
+				if i > 0 && rs[i-1].Clock+rs[i-1].Len >= r.Clock {
+					t.Fatalf("ranges of %d not sorted and merged: %v", c, rs)
+				}
+				if r.Len > 0 && (!ds.Contains(crdt.ID{Client: c, Clock: r.Clock}) || !ds.Contains(crdt.ID{Client: c, Clock: r.Clock + r.Len - 1})) {
+					t.Fatalf("Contains misses range %v of %d", r, c)
+				}
+			}
+		}
+		enc := crdt.EncodeDeleteSetV1(ds)
+		ds2, err := crdt.DecodeDeleteSetV1(enc)
+		if err != nil {
+			t.Fatalf("re-decode: %v", err)
+		}
+		if fmt.Sprint(sortedDS(ds)) != fmt.Sprint(sortedDS(ds2)) {
+			t.Fatalf("round trip:\n %v\n %v", sortedDS(ds), sortedDS(ds2))
+		}
+		if enc2 := crdt.EncodeDeleteSetV1(ds2); !bytes.Equal(enc, enc2) {
+			t.Fatalf("encoding not stable: %x %x", enc, enc2)
+		}
+	})
+}
+
+type clientRanges struct {
+	client uint64
+	ranges []crdt.DeleteRange
+}
+
+func sortedDS(ds crdt.DeleteSet) []clientRanges {
+	var out []clientRanges
+	for c, rs := range ds {
+		if len(rs) > 0 {
+			out = append(out, clientRanges{c, rs})
+		}
+	}
+	slices.SortFunc(out, func(a, b clientRanges) int {
+		switch {
+		case a.client < b.client:
+			return -1
+		case a.client > b.client:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// deleteSetOf returns the delete-set section of a v1 update (everything
+// after an empty struct section), or nil if the update has structs.
+func deleteSetOf(u []byte) []byte {
+	d := newDoc()
+	if d.ApplyUpdate(u, nil) != nil {
+		return nil
+	}
+	// Diff against the document's own state leaves only the delete set.
+	own, err := crdt.DiffUpdate(u, crdt.EncodeStateVector(d.StateVector()))
+	if err != nil || len(own) == 0 || own[0] != 0 {
+		return nil
+	}
+	return own[1:]
+}
+
+func TestZZDebug(t *testing.T) {
+	s := allSeeds(t)
+	t.Logf("nv1=%d", len(s.v1))
+	for _, i := range []int{59, 60} {
+		var b strings.Builder
+		_ = crdt.InspectUpdate(&b, s.v1[i], false)
+		t.Logf("%d %x\n%s", i, s.v1[i], b.String())
+	}
+	var b strings.Builder
+	_ = crdt.InspectUpdate(&b, unhex(t, yjsAXB), false)
+	t.Logf("good\n%s", b.String())
+	m, _ := crdt.MergeUpdates([][]byte{s.v1[59], unhex(t, yjsAXB)})
+	b.Reset()
+	_ = crdt.InspectUpdate(&b, m, false)
+	t.Logf("merged %x\n%s", m, b.String())
+}
