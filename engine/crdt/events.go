@@ -342,7 +342,7 @@ func (e *Event) textDelta() []Delta {
 // Path returns the keys (string) and indexes (int) from CurrentTarget to
 // Target.
 func (e *Event) Path() []any {
-	var path []any
+	path := []any{}
 	child := e.Target
 	for child.item != nil && child != e.CurrentTarget {
 		it := child.item

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -37,6 +38,7 @@ type step struct {
 type script struct {
 	Clients []uint64 `json:"clients"`
 	GC      bool     `json:"gc"`
+	Events  bool     `json:"events"`
 	Steps   []step   `json:"steps"`
 }
 
@@ -114,7 +116,6 @@ func textRange(d *Doc, r *rand.Rand, tlen, maxN int, astral bool) (int, int, boo
 	end := safe(t, i+n)
 	if end <= i {
 		end = min(i+2, tlen)
-		end = safe(t, end+1)
 		if end <= i {
 			return 0, 0, false
 		}
@@ -211,6 +212,7 @@ func genOps(r *rand.Rand, d *Doc) []op {
 }
 
 type jsResult struct {
+	Logs    []json.RawMessage `json:"logs"`
 	Updates [][]string `json:"updates"` // per doc, base64 v1
 	Docs    []struct {
 		JSON  json.RawMessage `json:"json"`
@@ -222,9 +224,27 @@ type jsResult struct {
 
 const interopJS = `
 const Y = require('yjs')
-const inp = readInput()
+serve(inp => {
 const docs = inp.clients.map(c => { const d = new Y.Doc({gc: inp.gc}); d.clientID = c; return d })
 const updates = docs.map(() => [])
+const logs = docs.map(() => [])
+const evValue = v => (v instanceof Y.AbstractType) ? { $type: v.constructor.name.replace(/^Y/, '').toLowerCase() } : (v === undefined ? { $undefined: true } : v)
+const evDelta = delta => delta.map(op => {
+  const o = {}
+  if (op.insert !== undefined) o.insert = Array.isArray(op.insert) ? op.insert.map(evValue) : evValue(op.insert)
+  else if (op.delete !== undefined) o.delete = op.delete
+  else o.retain = op.retain
+  if (op.attributes !== undefined) o.attributes = op.attributes
+  return o
+})
+if (inp.events) docs.forEach((d, i) => {
+  const m = d.getMap('map'), a = d.getArray('array'), t = d.getText('text'), x = d.getXmlFragment('xml')
+  m.observe(e => { const ks = [...e.keys.entries()].sort((p, q) => p[0] < q[0] ? -1 : 1); logs[i].push({ t: 'map', keys: ks.length ? ks.map(([k, c]) => [k, c.action, evValue(c.oldValue)]) : null }) })
+  a.observe(e => logs[i].push({ t: 'array', delta: evDelta(e.changes.delta) }))
+  t.observe(e => logs[i].push({ t: 'text', delta: evDelta(e.delta) }))
+  x.observeDeep(es => logs[i].push({ t: 'xmldeep', paths: es.map(e => e.path) }))
+  m.observeDeep(es => logs[i].push({ t: 'mapdeep', paths: es.map(e => e.path) }))
+})
 docs.forEach((d, i) => d.on('update', (u, origin) => { if (origin !== 'sync') updates[i].push(u) }))
 const sortKeys = v => {
   if (Array.isArray(v)) return v.map(sortKeys)
@@ -256,17 +276,19 @@ for (const s of inp.steps) {
   if (s.txn) run(docs[s.doc], s.txn)
   else {
     const u = updates[s.from][s.seq]
-    if (!u) { writeOutput({ error: 'yjs has no update ' + s.seq + ' of doc ' + s.from, updates: updates.map(us => us.map(b64)), docs: [] }); process.exit(0) }
+    if (!u) return { error: 'yjs has no update ' + s.seq + ' of doc ' + s.from, updates: updates.map(us => us.map(b64)), docs: [] }
     Y.applyUpdate(docs[s.doc], u, 'sync')
   }
 }
-writeOutput({
+return {
+  logs,
   updates: updates.map(us => us.map(b64)),
   docs: docs.map(d => ({
     json: sortKeys({ map: d.getMap('map').toJSON(), array: d.getArray('array').toJSON(), text: d.getText('text').toDelta(), xml: d.getXmlFragment('xml').toString() }),
     sv: b64(Y.encodeStateVector(d)),
     state: b64(Y.encodeStateAsUpdate(d))
   }))
+}
 })
 `
 
@@ -295,15 +317,120 @@ func goDocJSON(tb testing.TB, d *Doc) string {
 // here and in yjs and requires byte-identical updates and equal documents.
 func TestInteropRandomAgainstYjs(t *testing.T) {
 	jstest.Available(t)
-	sessions := 120
+	sessions := 400
 	if testing.Short() {
 		sessions = 30
 	}
+	p := jstest.Start(t, interopJS)
 	for seed := uint64(1); seed <= uint64(sessions); seed++ {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { interopSession(t, p, seed, false) })
+	}
+}
+
+// TestInteropEventsAgainstYjs runs sessions with observers on every root
+// (map keys, array deltas, text deltas, deep paths) and requires the same
+// events as yjs reports. Reading a text delta may delete redundant format
+// items, in yjs and here alike, so the updates must still agree.
+func TestInteropEventsAgainstYjs(t *testing.T) {
+	jstest.Available(t)
+	sessions := 200
+	if testing.Short() {
+		sessions = 15
+	}
+	p := jstest.Start(t, interopJS)
+	for seed := uint64(1000); seed < 1000+uint64(sessions); seed++ {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { interopSession(t, p, seed, true) })
+	}
+}
+
+// observeAll records the events of a document's roots as JSON-able values,
+// in the shape the JS side records them.
+func observeAll(d *Doc, log *[]any) {
+	m, _ := d.GetMap("map")
+	a, _ := d.GetArray("array")
+	txt, _ := d.GetText("text")
+	x, _ := d.GetXmlFragment("xml")
+	m.Type().Observe(func(e *Event) {
+		var keys []any
+		ks := e.Keys()
+		names := make([]string, 0, len(ks))
+		for k := range ks {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		for _, k := range names {
+			c := ks[k]
+			keys = append(keys, []any{k, c.Action.String(), eventValue(c.OldValue)})
+		}
+		*log = append(*log, map[string]any{"t": "map", "keys": keys})
+	})
+	a.Type().Observe(func(e *Event) {
+		*log = append(*log, map[string]any{"t": "array", "delta": eventDelta(e.Delta())})
+	})
+	txt.Type().Observe(func(e *Event) {
+		*log = append(*log, map[string]any{"t": "text", "delta": eventDelta(e.Delta())})
+	})
+	x.Type().ObserveDeep(func(es []*Event) {
+		var paths []any
+		for _, e := range es {
+			paths = append(paths, e.Path())
+		}
+		*log = append(*log, map[string]any{"t": "xmldeep", "paths": paths})
+	})
+	m.Type().ObserveDeep(func(es []*Event) {
+		var paths []any
+		for _, e := range es {
+			paths = append(paths, e.Path())
+		}
+		*log = append(*log, map[string]any{"t": "mapdeep", "paths": paths})
+	})
+}
+
+func eventValue(v any) any {
+	if t, ok := asType(v); ok {
+		return map[string]any{"$type": typeTag(t.kind)}
+	}
+	if v == lib0.Undefined {
+		return map[string]any{"$undefined": true}
+	}
+	return v
+}
+
+func eventDelta(ds []Delta) []any {
+	out := []any{}
+	for _, d := range ds {
+		op := map[string]any{}
+		switch {
+		case d.Insert != nil:
+			if vals, ok := d.Insert.([]any); ok {
+				conv := make([]any, len(vals))
+				for i, v := range vals {
+					conv[i] = eventValue(v)
+				}
+				op["insert"] = conv
+			} else {
+				op["insert"] = eventValue(d.Insert)
+			}
+		case d.Delete > 0:
+			op["delete"] = d.Delete
+		default:
+			op["retain"] = d.Retain
+		}
+		if d.Attributes != nil {
+			op["attributes"] = d.Attributes
+		}
+		out = append(out, op)
+	}
+	return out
+}
+
+func interopSession(t *testing.T, p *jstest.Proc, seed uint64, events bool) {
+	{
 		r := rand.New(rand.NewPCG(seed, 42))
-		sc := script{Clients: []uint64{1, 2, 3 + seed*1000}, GC: seed%2 == 0}
+		sc := script{Clients: []uint64{1, 2, 3 + seed*1000}, GC: seed%2 == 0, Events: events}
 		docs := make([]*Doc, len(sc.Clients))
 		updates := make([][][]byte, len(docs))
+		logs := make([][]any, len(docs))
 		for i, c := range sc.Clients {
 			docs[i] = MustNewDoc(Options{ClientID: c, DisableGC: !sc.GC})
 			i := i
@@ -312,6 +439,9 @@ func TestInteropRandomAgainstYjs(t *testing.T) {
 					updates[i] = append(updates[i], u)
 				}
 			})
+			if events {
+				observeAll(docs[i], &logs[i])
+			}
 		}
 		delivered := make([]map[[2]int]bool, len(docs))
 		for i := range delivered {
@@ -365,7 +495,9 @@ func TestInteropRandomAgainstYjs(t *testing.T) {
 			}
 		}
 		var res jsResult
-		jstest.Run(t, interopJS, sc, &res)
+		if err := p.Call(sc, &res); err != nil {
+			t.Fatalf("seed %d: yjs: %v", seed, err)
+		}
 		if res.Error != "" {
 			if b, err := json.Marshal(sc); err == nil {
 				t.Logf("script: %s", b)
@@ -408,6 +540,15 @@ func TestInteropRandomAgainstYjs(t *testing.T) {
 			}
 			if got := base64.StdEncoding.EncodeToString(docs[i].EncodeStateAsUpdate(nil)); got != res.Docs[i].State {
 				t.Fatalf("seed %d: doc %d encoded state differs\n go  %x\n yjs %x", seed, i, docs[i].EncodeStateAsUpdate(nil), mustB64(res.Docs[i].State))
+			}
+			if events {
+				var want any
+				if err := json.Unmarshal(res.Logs[i], &want); err != nil {
+					t.Fatal(err)
+				}
+				if got, w := canonJSON(t, logs[i]), canonJSON(t, want); got != w {
+					t.Fatalf("seed %d: doc %d events differ\n go  %s\n yjs %s", seed, i, got, w)
+				}
 			}
 		}
 	}

@@ -777,7 +777,7 @@ func (t *Type) toDelta(visible func(*Item) bool) []Delta {
 	if visible == nil {
 		visible = func(it *Item) bool { return !it.Deleted() }
 	}
-	var ops []Delta
+	ops := []Delta{}
 	cur := &attrs{}
 	var str strings.Builder
 	pack := func() {
