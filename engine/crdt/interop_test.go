@@ -213,7 +213,7 @@ func genOps(r *rand.Rand, d *Doc) []op {
 
 type jsResult struct {
 	Logs    []json.RawMessage `json:"logs"`
-	Updates [][]string `json:"updates"` // per doc, base64 v1
+	Updates [][]string        `json:"updates"` // per doc, base64 v1
 	Docs    []struct {
 		JSON  json.RawMessage `json:"json"`
 		SV    string          `json:"sv"`
