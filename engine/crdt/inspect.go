@@ -3,8 +3,9 @@ package crdt
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strings"
+
+	"octobase/engine/lib0"
 )
 
 // InspectUpdate writes a readable listing of an update's structs, delete
@@ -93,7 +94,7 @@ func describeContent(c content) string {
 	case *contentAny:
 		parts := make([]string, len(x.arr))
 		for i, v := range x.arr {
-			parts[i] = stringifyJSON(v)
+			parts[i] = describeAny(v)
 		}
 		return "Any(" + strings.Join(parts, ", ") + ")"
 	case *contentJSON:
@@ -110,4 +111,29 @@ func describeContent(c content) string {
 	return "?"
 }
 
-var _ = slices.Sort[[]int]
+// describeAny prints an Any value as JSON, with bigints as 123n and
+// undefined as undefined (which JSON cannot show).
+func describeAny(v any) string {
+	switch x := v.(type) {
+	case lib0.BigInt:
+		return fmt.Sprintf("%dn", int64(x))
+	case lib0.UndefinedType:
+		return "undefined"
+	case []byte:
+		return fmt.Sprintf("Uint8Array(%x)", x)
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = describeAny(e)
+		}
+		return "[" + strings.Join(parts, ",") + "]"
+	case lib0.Object:
+		parts := make([]string, len(x))
+		for i, f := range x {
+			k, _ := lib0.StringifyJSON(f.Key)
+			parts[i] = k + ":" + describeAny(f.Value)
+		}
+		return "{" + strings.Join(parts, ",") + "}"
+	}
+	return stringifyJSON(v)
+}

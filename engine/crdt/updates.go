@@ -175,7 +175,11 @@ func MergeUpdatesV2(updates [][]byte) ([]byte, error) { return mergeUpdates(upda
 func mergeUpdates(updates [][]byte, v2 bool) ([]byte, error) {
 	if len(updates) == 1 {
 		// yjs returns the single update unchanged; validate it anyway.
-		if _, _, err := decodeForFormat(updates[0], v2); err != nil {
+		d, _, err := decodeForFormat(updates[0], v2)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := readDeleteSet(d); err != nil {
 			return nil, err
 		}
 		return updates[0], nil
@@ -368,8 +372,11 @@ func EncodeStateVectorFromUpdateV2(update []byte) ([]byte, error) {
 }
 
 func stateVectorFromUpdate(update []byte, v2 bool) ([]byte, error) {
-	_, structs, err := decodeForFormat(update, v2)
+	d, structs, err := decodeForFormat(update, v2)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := readDeleteSet(d); err != nil {
 		return nil, err
 	}
 	type entry struct {
