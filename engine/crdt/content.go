@@ -262,18 +262,17 @@ func (c *contentType) integrate(tx *Txn, item *Item) {
 	c.t.item = item
 }
 func (c *contentType) delete(tx *Txn) {
-	before := tx.beforeState
 	for it := c.t.start; it != nil; it = it.Right {
 		if !it.Deleted() {
 			it.delete(tx)
-		} else if it.ID.Clock < before[it.ID.Client] {
+		} else if it.ID.Clock < tx.before(it.ID.Client) {
 			tx.mergeStructs = append(tx.mergeStructs, it)
 		}
 	}
 	for _, it := range c.t.m {
 		if !it.Deleted() {
 			it.delete(tx)
-		} else if it.ID.Clock < before[it.ID.Client] {
+		} else if it.ID.Clock < tx.before(it.ID.Client) {
 			tx.mergeStructs = append(tx.mergeStructs, it)
 		}
 	}

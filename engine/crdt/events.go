@@ -75,7 +75,7 @@ func (e *Event) ChildListChanged() bool { return e.childListChanged }
 func (e *Event) KeysChanged() []string { return e.keysChanged }
 
 // Adds reports whether the transaction created the item.
-func (e *Event) adds(it *Item) bool { return it.ID.Clock >= e.Txn.beforeState[it.ID.Client] }
+func (e *Event) adds(it *Item) bool { return it.ID.Clock >= e.Txn.before(it.ID.Client) }
 
 // deletes reports whether the transaction deleted the item.
 func (e *Event) deletes(it *Item) bool { return e.Txn.deleteSet.Contains(it.ID) }

@@ -8,6 +8,8 @@ import "slices"
 // an id is found by (interpolation-guided) binary search.
 type store struct {
 	clients map[uint64][]*Item
+	// txn is the open transaction, told about each client's first change.
+	txn *Txn
 	// pending holds structs that could not be integrated yet (a v1 update)
 	// and the lowest missing clock per client that would unblock them.
 	pending *pendingUpdate
@@ -47,6 +49,15 @@ func (s *store) stateVector() StateVector {
 // add appends a struct at the end of its client's slice.
 func (s *store) add(it *Item) {
 	structs := s.clients[it.ID.Client]
+	if tx := s.txn; tx != nil {
+		if _, ok := tx.touched.get(it.ID.Client); !ok {
+			state := uint32(0)
+			if n := len(structs); n > 0 {
+				state = structs[n-1].ID.Clock + structs[n-1].Length
+			}
+			tx.touched.set(it.ID.Client, state)
+		}
+	}
 	s.clients[it.ID.Client] = append(structs, it)
 }
 

@@ -485,11 +485,9 @@ func cleanupTextAfterTransaction(tx *Txn) {
 			order = append(order, t)
 		}
 	}
-	for client, after := range tx.afterState {
-		before := tx.beforeState[client]
-		if after == before {
-			continue
-		}
+	for _, cc := range tx.changedClients() {
+		client, before := cc.client, cc.clock
+		after := doc.store.getState(client)
 		doc.store.iterateRange(tx, client, before, after-before, func(it *Item) {
 			if !it.Deleted() && !it.isGC() {
 				if _, ok := it.content.(*contentFormat); ok {

@@ -1,5 +1,10 @@
 package crdt
 
+import (
+	"cmp"
+	"slices"
+)
+
 // Txn is a transaction: a batch of changes that observers see together and
 // that produces one update. Transactions nest: a Transact inside another
 // joins it.
@@ -7,8 +12,11 @@ type Txn struct {
 	doc         *Doc
 	deleteSet   DeleteSet
 	dsOrder     []uint64
-	beforeState StateVector
-	afterState  StateVector
+	// touched holds, for each client whose structs the transaction added
+	// to, its state when the transaction started; every other client's
+	// state is unchanged. This avoids copying the whole state vector per
+	// transaction.
+	touched clockMap
 	// changed maps each changed type to the map keys that changed (nil key
 	// for list changes).
 	changed      map[*Type]*changedKeys
@@ -34,11 +42,40 @@ type changedKeys struct {
 func (tx *Txn) Doc() *Doc { return tx.doc }
 
 // BeforeState is the state vector when the transaction started.
-func (tx *Txn) BeforeState() StateVector { return tx.beforeState }
+func (tx *Txn) BeforeState() StateVector {
+	sv := tx.doc.store.stateVector()
+	for _, e := range tx.touched.entries() {
+		if e.clock == 0 {
+			delete(sv, e.client)
+		} else {
+			sv[e.client] = e.clock
+		}
+	}
+	return sv
+}
 
-// AfterState is the state vector when the transaction ended (set during
-// cleanup, so observers can read it).
-func (tx *Txn) AfterState() StateVector { return tx.afterState }
+// AfterState is the state vector after the transaction's changes.
+func (tx *Txn) AfterState() StateVector { return tx.doc.store.stateVector() }
+
+// before returns client's state when the transaction started.
+func (tx *Txn) before(client uint64) uint32 {
+	if c, ok := tx.touched.get(client); ok {
+		return c
+	}
+	return tx.doc.store.getState(client)
+}
+
+// changedClients returns the clients whose state the transaction advanced,
+// with their states before it.
+func (tx *Txn) changedClients() []clientClock {
+	var out []clientClock
+	for _, e := range tx.touched.entries() {
+		if tx.doc.store.getState(e.client) != e.clock {
+			out = append(out, e)
+		}
+	}
+	return out
+}
 
 // DeleteSet returns the ids deleted by the transaction.
 func (tx *Txn) DeleteSet() DeleteSet { return tx.deleteSet }
@@ -55,7 +92,7 @@ func (tx *Txn) addDeleted(client uint64, clock, length uint32) {
 // addChanged records that type t changed at key sub (nil: list content).
 func (tx *Txn) addChanged(t *Type, sub *string) {
 	item := t.item
-	if item == nil || (item.ID.Clock < tx.beforeState[item.ID.Client] && !item.Deleted()) {
+	if item == nil || (item.ID.Clock < tx.before(item.ID.Client) && !item.Deleted()) {
 		ck := tx.changed[t]
 		if ck == nil {
 			ck = &changedKeys{}
@@ -86,17 +123,18 @@ func (d *Doc) transact(origin any, local bool, fn func(tx *Txn) error) (err erro
 		d.txn = &Txn{
 			doc:         d,
 			deleteSet:   DeleteSet{},
-			beforeState: d.store.stateVector(),
 			changed:     make(map[*Type]*changedKeys),
 			Origin:      origin,
 			Local:       local,
 		}
 		d.cleanups = append(d.cleanups, d.txn)
+		d.store.txn = d.txn
 	}
 	defer func() {
 		if initial {
 			finish := d.txn == d.cleanups[0]
 			d.txn = nil
+			d.store.txn = nil
 			if finish {
 				d.cleanupTransactions()
 			}
@@ -124,7 +162,7 @@ func (d *Doc) cleanupTransaction(tx *Txn) {
 	s := d.store
 	ds := tx.deleteSet
 	ds.sortAndMerge()
-	tx.afterState = s.stateVector()
+	changed := tx.changedClients()
 
 	d.callObservers(tx)
 	for _, h := range d.onAfterTxn {
@@ -139,11 +177,8 @@ func (d *Doc) cleanupTransaction(tx *Txn) {
 	}
 	tryMergeDeleteSet(ds, s)
 
-	for client, clock := range tx.afterState {
-		before := tx.beforeState[client]
-		if before == clock {
-			continue
-		}
+	for _, cc := range changed {
+		client, before := cc.client, cc.clock
 		structs := s.clients[client]
 		first := max(findIndex(structs, before), 1)
 		for i := len(s.clients[client]) - 1; i >= first; {
@@ -166,7 +201,7 @@ func (d *Doc) cleanupTransaction(tx *Txn) {
 			s.tryMergeWithLefts(id.Client, pos)
 		}
 	}
-	if !tx.Local && tx.afterState[d.clientID] != tx.beforeState[d.clientID] {
+	if !tx.Local && tx.before(d.clientID) != s.getState(d.clientID) {
 		if d.newClientID != nil {
 			d.clientID = d.newClientID(d.clientID)
 		} else {
@@ -250,20 +285,17 @@ func tryMergeDeleteSet(ds DeleteSet, s *store) {
 // writeUpdateFromTransaction writes the structs and deletions of tx; false
 // when the transaction changed nothing.
 func writeUpdateFromTransaction(e updateEncoder, tx *Txn) bool {
-	if len(tx.deleteSet) == 0 {
-		changed := false
-		for c, k := range tx.afterState {
-			if tx.beforeState[c] != k {
-				changed = true
-				break
-			}
-		}
-		if !changed {
-			return false
-		}
+	changed := tx.changedClients()
+	if len(tx.deleteSet) == 0 && len(changed) == 0 {
+		return false
 	}
 	tx.deleteSet.sortAndMerge()
-	writeClientsStructs(e, tx.doc.store, tx.beforeState)
+	s := tx.doc.store
+	slices.SortFunc(changed, func(a, b clientClock) int { return cmp.Compare(b.client, a.client) })
+	e.rest().WriteVarUint(uint64(len(changed)))
+	for _, cc := range changed {
+		writeStructs(e, s.clients[cc.client], cc.client, cc.clock)
+	}
 	writeDeleteSet(e, tx.deleteSet)
 	return true
 }

@@ -1,0 +1,103 @@
+package crdt
+
+import (
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+var b4 struct {
+	once    sync.Once
+	updates [][]byte
+	v1, v2  []byte
+	end     string
+}
+
+// loadB4 replays automerge-paper once and keeps its per-transaction
+// updates and final encodings.
+func loadB4(b *testing.B) {
+	b4.once.Do(func() {
+		path := filepath.Join(traceDir, "sequential", "automerge-paper.json.gz")
+		start, end, txns := loadTrace(b, path)
+		d := MustNewDoc(Options{ClientID: 1})
+		d.OnUpdate(func(u []byte, _ *Txn) { b4.updates = append(b4.updates, u) })
+		txt, _ := d.GetText("text")
+		if start != "" {
+			_ = txt.Insert(nil, 0, start, nil)
+		}
+		for _, ps := range txns {
+			d.Transact(nil, func(tx *Txn) {
+				for _, p := range ps {
+					if p.del > 0 {
+						_ = txt.Delete(tx, p.pos, p.del)
+					}
+					if p.ins != "" {
+						_ = txt.Insert(tx, p.pos, p.ins, nil)
+					}
+				}
+			})
+		}
+		b4.v1 = d.EncodeStateAsUpdate(nil)
+		b4.v2 = d.EncodeStateAsUpdateV2(nil)
+		b4.end = end
+	})
+	if b4.updates == nil {
+		b.Skip("automerge-paper trace not available")
+	}
+}
+
+// BenchmarkB4MergeOnly applies the 259,778 per-op updates of the trace one
+// by one to a fresh document, as a remote peer receives them.
+func BenchmarkB4MergeOnly(b *testing.B) {
+	loadB4(b)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		d := MustNewDoc(Options{ClientID: 2})
+		for _, u := range b4.updates {
+			if err := d.ApplyUpdate(u, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if i == 0 {
+			txt, _ := d.GetText("text")
+			if txt.String() != b4.end {
+				b.Fatal("wrong text")
+			}
+		}
+	}
+	b.ReportMetric(float64(len(b4.updates)), "updates/op")
+}
+
+func BenchmarkB4ParseV1(b *testing.B) {
+	loadB4(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(b4.v1)))
+	for i := 0; i < b.N; i++ {
+		d := MustNewDoc(Options{ClientID: 2})
+		if err := d.ApplyUpdate(b4.v1, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkB4ParseV2(b *testing.B) {
+	loadB4(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(b4.v2)))
+	for i := 0; i < b.N; i++ {
+		d := MustNewDoc(Options{ClientID: 2})
+		if err := d.ApplyUpdateV2(b4.v2, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkB4EncodeV1(b *testing.B) {
+	loadB4(b)
+	d := MustNewDoc(Options{ClientID: 2})
+	_ = d.ApplyUpdate(b4.v1, nil)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		_ = d.EncodeStateAsUpdate(nil)
+	}
+}
