@@ -11,6 +11,7 @@ type clientClock struct {
 type clockMap struct {
 	small []clientClock
 	big   map[uint64]uint32
+	buf   [2]clientClock // backing for small, to spare an allocation
 }
 
 func (m *clockMap) get(client uint64) (uint32, bool) {
@@ -36,6 +37,9 @@ func (m *clockMap) set(client uint64, clock uint32) {
 			m.small[i].clock = clock
 			return
 		}
+	}
+	if m.small == nil {
+		m.small = m.buf[:0]
 	}
 	if len(m.small) < 8 {
 		m.small = append(m.small, clientClock{client, clock})

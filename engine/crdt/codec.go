@@ -101,9 +101,17 @@ func stringifyJSON(v any) string {
 	return s
 }
 
-type decoderV1 struct{ r *reader }
+type decoderV1 struct {
+	r  *reader
+	rd reader
+}
 
-func newDecoderV1(b []byte) *decoderV1 { return &decoderV1{r: newReader(b)} }
+func newDecoderV1(b []byte) *decoderV1 {
+	d := &decoderV1{}
+	d.rd.Reset(b)
+	d.r = &d.rd
+	return d
+}
 
 func (d *decoderV1) rest() *reader  { return d.r }
 func (d *decoderV1) resetDsCurVal() {}

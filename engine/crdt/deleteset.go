@@ -147,7 +147,7 @@ func readDeleteSet(d updateDecoder) (DeleteSet, error) {
 // readDeleteSetOrdered also returns the clients in the order read.
 func readDeleteSetOrdered(d updateDecoder) (DeleteSet, []uint64, error) {
 	var order []uint64
-	ds := DeleteSet{}
+	var ds DeleteSet
 	r := d.rest()
 	n, err := r.varUint()
 	if err != nil {
@@ -178,6 +178,9 @@ func readDeleteSetOrdered(d updateDecoder) (DeleteSet, []uint64, error) {
 			if uint64(clock)+uint64(length) > 1<<32-1 {
 				return nil, nil, malformed("delete range %d:%d+%d overflows the clock", client, clock, length)
 			}
+			if ds == nil {
+				ds = DeleteSet{}
+			}
 			if _, ok := ds[client]; !ok {
 				order = append(order, client)
 			}
@@ -201,6 +204,9 @@ func DecodeDeleteSetV1(b []byte) (DeleteSet, error) {
 	ds, err := readDeleteSet(d)
 	if err != nil {
 		return nil, err
+	}
+	if ds == nil {
+		ds = DeleteSet{}
 	}
 	ds.sortAndMerge()
 	return ds, nil

@@ -9,9 +9,9 @@ import (
 // that produces one update. Transactions nest: a Transact inside another
 // joins it.
 type Txn struct {
-	doc         *Doc
-	deleteSet   DeleteSet
-	dsOrder     []uint64
+	doc       *Doc
+	deleteSet DeleteSet
+	dsOrder   []uint64
 	// touched holds, for each client whose structs the transaction added
 	// to, its state when the transaction started; every other client's
 	// state is unchanged. This avoids copying the whole state vector per
@@ -83,6 +83,9 @@ func (tx *Txn) DeleteSet() DeleteSet { return tx.deleteSet }
 // addDeleted records a deletion, remembering the order in which clients
 // first appear (yjs keeps a Map, and cleanup depends on its order).
 func (tx *Txn) addDeleted(client uint64, clock, length uint32) {
+	if tx.deleteSet == nil {
+		tx.deleteSet = DeleteSet{}
+	}
 	if _, ok := tx.deleteSet[client]; !ok {
 		tx.dsOrder = append(tx.dsOrder, client)
 	}
@@ -121,11 +124,10 @@ func (d *Doc) transact(origin any, local bool, fn func(tx *Txn) error) (err erro
 	if d.txn == nil {
 		initial = true
 		d.txn = &Txn{
-			doc:         d,
-			deleteSet:   DeleteSet{},
-			changed:     make(map[*Type]*changedKeys),
-			Origin:      origin,
-			Local:       local,
+			doc:       d,
+			changed:   make(map[*Type]*changedKeys),
+			Origin:    origin,
+			Local:     local,
 		}
 		d.cleanups = append(d.cleanups, d.txn)
 		d.store.txn = d.txn
