@@ -124,10 +124,10 @@ func (d *Doc) transact(origin any, local bool, fn func(tx *Txn) error) (err erro
 	if d.txn == nil {
 		initial = true
 		d.txn = &Txn{
-			doc:       d,
-			changed:   make(map[*Type]*changedKeys),
-			Origin:    origin,
-			Local:     local,
+			doc:     d,
+			changed: make(map[*Type]*changedKeys),
+			Origin:  origin,
+			Local:   local,
 		}
 		d.cleanups = append(d.cleanups, d.txn)
 		d.store.txn = d.txn
