@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 )
@@ -100,4 +101,25 @@ func BenchmarkB4EncodeV1(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		_ = d.EncodeStateAsUpdate(nil)
 	}
+}
+
+// BenchmarkB4Memory reports the heap held by the loaded B4 document.
+func BenchmarkB4Memory(b *testing.B) {
+	loadB4(b)
+	var docs []*Doc
+	for i := 0; i < b.N; i++ {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		d := MustNewDoc(Options{ClientID: 2})
+		if err := d.ApplyUpdate(b4.v1, nil); err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		docs = append(docs, d)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc), "heap-bytes")
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(len(b4.v1)), "x-encoded")
+	}
+	runtime.KeepAlive(docs)
 }
