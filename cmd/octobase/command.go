@@ -30,6 +30,7 @@ func rootCommand() *Command {
 This tool works with those updates and, as it grows, runs and inspects nodes.`,
 		Subcommands: []*Command{
 			updateCommand(),
+			oplogCommand(),
 			versionCommand(),
 			helpCommand(),
 		},
