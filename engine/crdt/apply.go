@@ -54,6 +54,9 @@ func validateRefs(refs map[uint64]*clientRefs) error {
 			if it.hasOrigin() && it.Origin.Client == client && it.Origin.Clock >= it.ID.Clock {
 				return malformed("item %d:%d has origin %d:%d at or after itself", client, it.ID.Clock, it.Origin.Client, it.Origin.Clock)
 			}
+			if it.hasROrigin() && it.RightOrigin.Client == client && it.RightOrigin.Clock >= it.ID.Clock {
+				return malformed("item %d:%d has right origin %d:%d at or after itself", client, it.ID.Clock, it.RightOrigin.Client, it.RightOrigin.Clock)
+			}
 			if it.ref != nil && !it.ref.isRoot && it.ref.id.Client == client && it.ref.id.Clock >= it.ID.Clock {
 				return malformed("item %d:%d has parent %d:%d at or after itself", client, it.ID.Clock, it.ref.id.Client, it.ref.id.Clock)
 			}

@@ -121,8 +121,20 @@ func deleteSetFromStore(s *store) DeleteSet {
 	return ds
 }
 
-// writeDeleteSet writes ds in descending client order.
+// writeDeleteSet writes ds in descending client order, its ranges sorted
+// and merged (v2 delta-codes clocks and writes len-1, so unsorted or empty
+// ranges would not decode). Sets yjs produces are already in this form.
 func writeDeleteSet(e updateEncoder, ds DeleteSet) {
+	for c, dels := range ds {
+		if slices.ContainsFunc(dels, func(d DeleteRange) bool { return d.Len == 0 }) {
+			dels = slices.DeleteFunc(slices.Clone(dels), func(d DeleteRange) bool { return d.Len == 0 })
+			ds[c] = dels
+		}
+		if len(dels) == 0 {
+			delete(ds, c)
+		}
+	}
+	ds.sortAndMerge()
 	r := e.rest()
 	r.WriteVarUint(uint64(len(ds)))
 	for _, c := range ds.clientsDesc() {

@@ -386,7 +386,12 @@ func (t *Type) mapGet(key string) (any, bool) {
 		return nil, false
 	}
 	vals := it.content.values()
-	return vals[it.Length-1], true
+	if len(vals) == 0 {
+		// A map slot whose item carries no values (e.g. a format item a
+		// hostile update placed there): yjs reads undefined.
+		return lib0.Undefined, true
+	}
+	return vals[len(vals)-1], true
 }
 
 func (t *Type) mapKeys() []string {

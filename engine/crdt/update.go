@@ -2,6 +2,8 @@ package crdt
 
 import (
 	"slices"
+
+	"octobase/engine/lib0"
 )
 
 // ---- writing ----
@@ -126,6 +128,7 @@ type clientRefs struct {
 // forever, so a few hostile bytes could otherwise claim billions of structs.
 func readClientsStructRefs(d updateDecoder, doc *Doc, budget int) (map[uint64]*clientRefs, error) {
 	out := make(map[uint64]*clientRefs)
+	var scratch Item // GC and skip structs are read into it first
 	r := d.rest()
 	numClients, err := r.varUint()
 	if err != nil {
@@ -155,7 +158,8 @@ func readClientsStructRefs(d updateDecoder, doc *Doc, budget int) (map[uint64]*c
 			if budget--; budget < 0 {
 				return nil, malformed("too many structs for the update's size")
 			}
-			st, err := readStruct(d, doc, client, clock)
+			scratch = Item{}
+			st, err := readStructInto(d, doc, client, clock, &scratch)
 			if err != nil {
 				return nil, err
 			}
@@ -164,19 +168,49 @@ func readClientsStructRefs(d updateDecoder, doc *Doc, budget int) (map[uint64]*c
 				return nil, malformed("clock of client %d overflows", client)
 			}
 			clock = uint32(next)
+			// Adjacent GC structs are one range to the store (it merges
+			// them at the end of the transaction); merging them here keeps
+			// a run of them from costing memory.
+			if n := len(refs); n > 0 && st.isGC() && refs[n-1].isGC() {
+				refs[n-1].Length += st.Length
+				continue
+			}
+			if st == &scratch {
+				c := scratch
+				st = &c
+			}
 			refs = append(refs, st)
+		}
+		if _, dup := out[client]; dup {
+			return nil, malformed("client %d is listed twice", client)
 		}
 		out[client] = &clientRefs{refs: refs}
 	}
 	return out, nil
 }
 
+// MaxStructsPerUpdate bounds the structs one update may hold beyond 64 per
+// input byte. Update v2 stores repeated values once, so a legitimate update
+// can hold thousands of structs per byte (20,000 characters typed backwards
+// then deleted encode to 42 bytes), while a hostile one could claim billions:
+// every struct costs about 150 bytes of memory (runs of GC structs are merged
+// while decoding and cost nothing). Servers that accept updates from
+// untrusted peers may lower it. Set it at start-up, before documents are in
+// use: it is read without synchronization.
+var MaxStructsPerUpdate = 1 << 18
+
 // structBudget is the most structs an update of n bytes may hold.
-func structBudget(n int) int { return 64*n + 1024 }
+func structBudget(n int) int { return 64*n + MaxStructsPerUpdate }
 
 // readStruct decodes one struct at (client, clock). doc may be nil (document
 // free processing): root parents are then kept by name.
 func readStruct(d updateDecoder, doc *Doc, client uint64, clock uint32) (*Item, error) {
+	return readStructInto(d, doc, client, clock, nil)
+}
+
+// readStructInto is readStruct that fills scratch, when not nil, for GC and
+// skip structs instead of allocating.
+func readStructInto(d updateDecoder, doc *Doc, client uint64, clock uint32, scratch *Item) (*Item, error) {
 	info, err := d.readInfo()
 	if err != nil {
 		return nil, wrapDecode("update", err)
@@ -190,6 +224,10 @@ func readStruct(d updateDecoder, doc *Doc, client uint64, clock uint32) (*Item, 
 		}
 		if n == 0 {
 			return nil, malformed("empty GC struct at %d:%d", client, clock)
+		}
+		if scratch != nil {
+			*scratch = Item{ID: id, Length: n, flags: flagGC | flagDeleted}
+			return scratch, nil
 		}
 		return newGC(id, n), nil
 	case refSkip:
@@ -305,6 +343,11 @@ func readContent(d updateDecoder, info uint8) (content, error) {
 		if err != nil {
 			return nil, wrapDecode("embed content", err)
 		}
+		if v == lib0.Undefined {
+			// JSON cannot carry it: the v1 encoding of this document
+			// would not decode (yjs throws writing it).
+			return nil, malformed("undefined embed")
+		}
 		return &contentEmbed{v}, nil
 	case refFormat:
 		k, err := d.readKey()
@@ -314,6 +357,9 @@ func readContent(d updateDecoder, info uint8) (content, error) {
 		v, err := d.readJSON()
 		if err != nil {
 			return nil, wrapDecode("format content", err)
+		}
+		if v == lib0.Undefined {
+			return nil, malformed("undefined format value")
 		}
 		return &contentFormat{k, v}, nil
 	case refType:

@@ -19,6 +19,7 @@ func readAllStructs(d updateDecoder, n int) ([]*Item, error) {
 	}
 	budget := structBudget(n)
 	var out []*Item
+	seen := map[uint64]bool{}
 	for i := uint64(0); i < numClients; i++ {
 		numStructs, err := r.varUint()
 		if err != nil {
@@ -28,6 +29,10 @@ func readAllStructs(d updateDecoder, n int) ([]*Item, error) {
 		if err != nil {
 			return nil, wrapDecode("update", err)
 		}
+		if seen[client] {
+			return nil, malformed("client %d is listed twice", client)
+		}
+		seen[client] = true
 		clock, err := r.clock()
 		if err != nil {
 			return nil, wrapDecode("update", err)

@@ -1,0 +1,16 @@
+package merge
+
+import (
+	"testing"
+
+	"octobase/internal/deptest"
+)
+
+// The suite measures the CRDT core alone: it may use the engine's
+// packages and the standard library, and no network.
+func TestDeps(t *testing.T) {
+	deptest.Check(t, "octobase/bench/merge", deptest.Options{
+		Allowed:       []string{"octobase/engine/"},
+		ForbiddenDeps: []string{"net", "net/http", "github.com/"},
+	})
+}
