@@ -35,6 +35,7 @@ type Doc struct {
 
 	txn      *Txn
 	cleanups []*Txn
+	scan     scanSet // scratch for conflict scans
 
 	onUpdate      []*updateHandler
 	onUpdateV2    []*updateHandler

@@ -247,23 +247,27 @@ func (it *Item) integrate(tx *Txn, offset uint32) error {
 		} else {
 			o = p.start
 		}
-		var conflicting, beforeOrigin itemSet
+		// itemsBeforeOrigin holds every item scanned; conflictingItems the
+		// ones scanned since the last "left = o". Both are kept as one set
+		// of scan positions: conflicting means position ≥ cut.
+		scan := &tx.doc.scan
+		scan.reset()
+		cut := 0
 		for o != nil && o != it.Right {
-			beforeOrigin.add(o)
-			conflicting.add(o)
+			scan.add(o)
 			if originEq(it, o) {
 				if o.ID.Client < it.ID.Client {
 					left = o
-					conflicting.clear()
+					cut = scan.n
 				} else if rightOriginEq(it, o) {
 					break
 				}
 			} else if o.hasOrigin() {
 				oo := s.findOrNil(o.Origin)
-				if oo != nil && beforeOrigin.has(oo) {
-					if !conflicting.has(oo) {
+				if pos, ok := scan.pos(oo); oo != nil && ok {
+					if pos < cut {
 						left = o
-						conflicting.clear()
+						cut = scan.n
 					}
 				} else {
 					break
@@ -393,43 +397,50 @@ func (it *Item) mergeWith(right *Item) bool {
 	return true
 }
 
-// itemSet is a small set of items; conflict scans are usually tiny.
-type itemSet struct {
+// scanSet records the items a conflict scan visited, with their order. It
+// lives on the Doc and is reused by every integration.
+type scanSet struct {
 	small []*Item
-	big   map[*Item]struct{}
+	big   map[*Item]int
+	n     int // items added since reset
 }
 
-func (s *itemSet) add(it *Item) {
-	if s.big != nil {
-		s.big[it] = struct{}{}
-		return
-	}
-	if len(s.small) < 16 {
-		s.small = append(s.small, it)
-		return
-	}
-	s.big = make(map[*Item]struct{}, 32)
-	for _, x := range s.small {
-		s.big[x] = struct{}{}
-	}
-	s.big[it] = struct{}{}
-	s.small = nil
-}
-
-func (s *itemSet) has(it *Item) bool {
-	if s.big != nil {
-		_, ok := s.big[it]
-		return ok
-	}
-	for _, x := range s.small {
-		if x == it {
-			return true
-		}
-	}
-	return false
-}
-
-func (s *itemSet) clear() {
+func (s *scanSet) reset() {
 	s.small = s.small[:0]
-	s.big = nil
+	if s.big != nil {
+		clear(s.big)
+	}
+	s.n = 0
+}
+
+// add records it as the next scanned item (position s.n, then s.n+1, ...).
+func (s *scanSet) add(it *Item) {
+	if s.n < 16 {
+		s.small = append(s.small, it)
+	} else {
+		if s.big == nil {
+			s.big = make(map[*Item]int, 64)
+		}
+		if s.n == 16 {
+			for i, x := range s.small {
+				s.big[x] = i
+			}
+		}
+		s.big[it] = s.n
+	}
+	s.n++
+}
+
+// pos returns the position at which it was scanned.
+func (s *scanSet) pos(it *Item) (int, bool) {
+	if s.n <= 16 {
+		for i, x := range s.small {
+			if x == it {
+				return i, true
+			}
+		}
+		return 0, false
+	}
+	p, ok := s.big[it]
+	return p, ok
 }

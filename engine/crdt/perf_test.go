@@ -123,3 +123,30 @@ func BenchmarkB4Memory(b *testing.B) {
 	}
 	runtime.KeepAlive(docs)
 }
+
+// BenchmarkB3Conflicts mirrors crdt-benchmarks B3.4: 1540 clients each
+// insert at index 0 of an empty array; one document applies all updates in
+// one transaction (every item conflicts with every other).
+func BenchmarkB3Conflicts(b *testing.B) {
+	const clients = 1540
+	var updates [][]byte
+	for i := 0; i < clients; i++ {
+		d := MustNewDoc(Options{ClientID: uint64(i + 1)})
+		d.OnUpdate(func(u []byte, _ *Txn) { updates = append(updates, u) })
+		a, _ := d.GetArray("a")
+		if err := a.Insert(nil, 0, float64(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		d := MustNewDoc(Options{ClientID: 1 << 40})
+		d.Transact(nil, func(tx *Txn) {
+			for _, u := range updates {
+				if err := d.ApplyUpdate(u, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
