@@ -53,6 +53,11 @@ func (m *clockMap) set(client uint64, clock uint32) {
 	m.small = nil
 }
 
+func (m *clockMap) reset() {
+	m.small = m.buf[:0]
+	m.big = nil
+}
+
 // entries returns every pair (in no particular order for large maps).
 func (m *clockMap) entries() []clientClock {
 	if m.big == nil {

@@ -34,6 +34,7 @@ type Doc struct {
 	share map[string]*Type
 
 	txn      *Txn
+	spare    *Txn // a finished transaction, reused by the next one
 	cleanups []*Txn
 	scan     scanSet // scratch for conflict scans
 

@@ -7,7 +7,8 @@ import (
 
 // Txn is a transaction: a batch of changes that observers see together and
 // that produces one update. Transactions nest: a Transact inside another
-// joins it.
+// joins it. A Txn, and the Events that refer to it, are valid only inside
+// the function or callback that receives them: the document reuses it.
 type Txn struct {
 	doc       *Doc
 	deleteSet DeleteSet
@@ -123,11 +124,17 @@ func (d *Doc) transact(origin any, local bool, fn func(tx *Txn) error) (err erro
 	initial := false
 	if d.txn == nil {
 		initial = true
-		d.txn = &Txn{
-			doc:     d,
-			changed: make(map[*Type]*changedKeys),
-			Origin:  origin,
-			Local:   local,
+		if tx := d.spare; tx != nil {
+			d.spare = nil
+			tx.Origin, tx.Local = origin, local
+			d.txn = tx
+		} else {
+			d.txn = &Txn{
+				doc:     d,
+				changed: make(map[*Type]*changedKeys),
+				Origin:  origin,
+				Local:   local,
+			}
 		}
 		d.cleanups = append(d.cleanups, d.txn)
 		d.store.txn = d.txn
@@ -157,7 +164,32 @@ func (d *Doc) cleanupTransactions() {
 	for i := 0; i < len(d.cleanups); i++ {
 		d.cleanupTransaction(d.cleanups[i])
 	}
-	d.cleanups = nil
+	// The last transaction is recycled: a Txn (and the Events that point
+	// to it) is valid only during the callbacks that receive it.
+	last := d.cleanups[len(d.cleanups)-1]
+	clear(d.cleanups)
+	d.cleanups = d.cleanups[:0]
+	last.reset()
+	d.spare = last
+}
+
+// reset empties tx for reuse, keeping its allocations.
+func (tx *Txn) reset() {
+	if tx.deleteSet != nil {
+		clear(tx.deleteSet)
+	}
+	tx.dsOrder = tx.dsOrder[:0]
+	tx.touched.reset()
+	clear(tx.changed)
+	clear(tx.changedOrder)
+	tx.changedOrder = tx.changedOrder[:0]
+	tx.changedParentTypes = nil
+	tx.parentOrder = nil
+	clear(tx.mergeStructs)
+	tx.mergeStructs = tx.mergeStructs[:0]
+	tx.Origin = nil
+	tx.Local = false
+	tx.needFormattingCleanup = false
 }
 
 func (d *Doc) cleanupTransaction(tx *Txn) {
