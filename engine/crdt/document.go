@@ -37,6 +37,7 @@ type Doc struct {
 	spare    *Txn // a finished transaction, reused by the next one
 	cleanups []*Txn
 	scan     scanSet // scratch for conflict scans
+	scratch  Item    // scratch for decoding GC structs
 
 	onUpdate      []*updateHandler
 	onUpdateV2    []*updateHandler

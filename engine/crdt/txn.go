@@ -10,9 +10,10 @@ import (
 // joins it. A Txn, and the Events that refer to it, are valid only inside
 // the function or callback that receives them: the document reuses it.
 type Txn struct {
-	doc       *Doc
-	deleteSet DeleteSet
-	dsOrder   []uint64
+	doc        *Doc
+	deleteSet  DeleteSet
+	dsOrder    []uint64
+	changedBuf []clientClock
 	// touched holds, for each client whose structs the transaction added
 	// to, its state when the transaction started; every other client's
 	// state is unchanged. This avoids copying the whole state vector per
@@ -67,14 +68,16 @@ func (tx *Txn) before(client uint64) uint32 {
 }
 
 // changedClients returns the clients whose state the transaction advanced,
-// with their states before it.
+// with their states before it. The result is reused: callers must not keep
+// it across calls.
 func (tx *Txn) changedClients() []clientClock {
-	var out []clientClock
+	out := tx.changedBuf[:0]
 	for _, e := range tx.touched.entries() {
 		if tx.doc.store.getState(e.client) != e.clock {
 			out = append(out, e)
 		}
 	}
+	tx.changedBuf = out
 	return out
 }
 

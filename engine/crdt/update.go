@@ -128,7 +128,12 @@ type clientRefs struct {
 // forever, so a few hostile bytes could otherwise claim billions of structs.
 func readClientsStructRefs(d updateDecoder, doc *Doc, budget int) (map[uint64]*clientRefs, error) {
 	out := make(map[uint64]*clientRefs)
-	var scratch Item // GC and skip structs are read into it first
+	// GC structs are read into scratch first, so that runs of them cost
+	// nothing; it lives on the document to spare an allocation per update.
+	scratch := &Item{}
+	if doc != nil {
+		scratch = &doc.scratch
+	}
 	r := d.rest()
 	numClients, err := r.varUint()
 	if err != nil {
@@ -158,8 +163,7 @@ func readClientsStructRefs(d updateDecoder, doc *Doc, budget int) (map[uint64]*c
 			if budget--; budget < 0 {
 				return nil, malformed("too many structs for the update's size")
 			}
-			scratch = Item{}
-			st, err := readStructInto(d, doc, client, clock, &scratch)
+			st, err := readStructInto(d, doc, client, clock, scratch)
 			if err != nil {
 				return nil, err
 			}
@@ -175,8 +179,8 @@ func readClientsStructRefs(d updateDecoder, doc *Doc, budget int) (map[uint64]*c
 				refs[n-1].Length += st.Length
 				continue
 			}
-			if st == &scratch {
-				c := scratch
+			if st == scratch {
+				c := *scratch
 				st = &c
 			}
 			refs = append(refs, st)
