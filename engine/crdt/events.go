@@ -363,6 +363,15 @@ func (e *Event) Path() []any {
 	return path
 }
 
+// depth is len(e.Path()) without computing indexes.
+func (e *Event) depth() int {
+	n := 0
+	for child := e.Target; child.item != nil && child != e.CurrentTarget; child = child.item.parent {
+		n++
+	}
+	return n
+}
+
 // needsEvents reports whether any observer would see an event of t.
 func (t *Type) needsEvents() bool {
 	if len(t.observers) > 0 {
@@ -418,13 +427,25 @@ func (d *Doc) callObservers(tx *Txn) {
 			continue
 		}
 		var events []*Event
+		var depth []int
 		for _, ev := range tx.changedParentTypes[t] {
 			if ev.Target.item == nil || !ev.Target.item.Deleted() {
 				ev.CurrentTarget = t
 				events = append(events, ev)
+				depth = append(depth, ev.depth())
 			}
 		}
-		slices.SortStableFunc(events, func(a, b *Event) int { return len(a.Path()) - len(b.Path()) })
+		// Shallowest first, stable (yjs sorts by path length).
+		idx := make([]int, len(events))
+		for i := range idx {
+			idx[i] = i
+		}
+		slices.SortStableFunc(idx, func(a, b int) int { return depth[a] - depth[b] })
+		sorted := make([]*Event, len(events))
+		for i, j := range idx {
+			sorted[i] = events[j]
+		}
+		events = sorted
 		for _, o := range slices.Clone(t.deepObservers) {
 			o.fn(events)
 		}

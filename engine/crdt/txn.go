@@ -59,6 +59,12 @@ func (tx *Txn) BeforeState() StateVector {
 // AfterState is the state vector after the transaction's changes.
 func (tx *Txn) AfterState() StateVector { return tx.doc.store.stateVector() }
 
+// Changed reports whether the transaction added structs or deleted
+// anything, i.e. whether it produces an update.
+func (tx *Txn) Changed() bool {
+	return len(tx.deleteSet) > 0 || len(tx.changedClients()) > 0
+}
+
 // before returns client's state when the transaction started.
 func (tx *Txn) before(client uint64) uint32 {
 	if c, ok := tx.touched.get(client); ok {

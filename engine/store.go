@@ -1,0 +1,194 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Store is a directory of workspaces, one subdirectory each (see
+// escapeName for how names map to directories):
+//
+//	<dir>/LOCK                    held while the Store is open
+//	<dir>/<escaped name>/client-id  the workspace's CRDT client id
+//	<dir>/<escaped name>/log/       its op-log and snapshots (package oplog)
+//
+// Workspaces are created on first use and opened lazily. A background
+// goroutine (started by Open unless Options.IdleTimeout is negative) closes
+// workspaces unused for IdleTimeout that have no subscribers; their handles
+// stay valid and reopen on the next use. All methods are safe for
+// concurrent use.
+type Store struct {
+	dir  string
+	opts *resolved
+	lock io.Closer
+
+	mu struct {
+		sync.Mutex
+		ws     map[string]*Workspace
+		closed bool
+	}
+	stop      chan struct{}
+	janitor   sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens (creating if needed) the store in dir.
+func Open(dir string, opts *Options) (*Store, error) {
+	o, err := opts.resolve()
+	if err != nil {
+		return nil, err
+	}
+	if err := o.FS.MkdirAll(dir); err != nil {
+		return nil, fmt.Errorf("engine: create %s: %w", dir, err)
+	}
+	lock, err := o.FS.Lock(filepath.Join(dir, "LOCK"))
+	if err != nil {
+		return nil, fmt.Errorf("engine: lock %s: %w", dir, err)
+	}
+	s := &Store{dir: dir, opts: o, lock: lock, stop: make(chan struct{})}
+	s.mu.ws = map[string]*Workspace{}
+	if o.IdleTimeout > 0 {
+		period := min(max(o.IdleTimeout/4, 10*time.Millisecond), time.Minute)
+		s.janitor.Go(func() {
+			t := time.NewTicker(period)
+			defer t.Stop()
+			for {
+				select {
+				case <-s.stop:
+					return
+				case <-t.C:
+					s.CloseIdle(o.IdleTimeout)
+				}
+			}
+		})
+	}
+	return s, nil
+}
+
+// Dir returns the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Workspace returns the workspace name, creating it on disk if it does not
+// exist, and opens it (recovering it from its snapshot and log tail).
+// ErrInvalidName for a name that cannot be a workspace name (see
+// MaxNameLen; any valid UTF-8 without control characters is accepted and
+// escaped safely).
+func (s *Store) Workspace(ctx context.Context, name string) (*Workspace, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.mu.closed {
+		s.mu.Unlock()
+		return nil, ErrClosed
+	}
+	w := s.mu.ws[name]
+	if w == nil {
+		w = &Workspace{s: s, name: name, dir: filepath.Join(s.dir, escapeName(name))}
+		w.mu.subs = map[*Subscription]struct{}{}
+		s.mu.ws[name] = w
+	}
+	s.mu.Unlock()
+	w.touchUsed()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, err := w.ensureLocked(); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// Workspaces returns the names of the workspaces on disk, sorted.
+func (s *Store) Workspaces() ([]string, error) {
+	entries, err := s.opts.FS.List(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("engine: list %s: %w", s.dir, err)
+	}
+	var out []string
+	for _, e := range entries {
+		if name, ok := unescapeName(e); ok {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// CloseIdle closes the open workspaces that have no subscribers and were
+// not used for at least idle (by Options.Clock), and returns how many it
+// closed. The idle goroutine calls it; tests and tools may too.
+func (s *Store) CloseIdle(idle time.Duration) int {
+	s.mu.Lock()
+	list := make([]*Workspace, 0, len(s.mu.ws))
+	for _, w := range s.mu.ws {
+		list = append(list, w)
+	}
+	s.mu.Unlock()
+	now := s.opts.Clock().UnixNano()
+	n := 0
+	for _, w := range list {
+		if w.refs.Load() > 0 || now-w.lastUsed.Load() < int64(idle) {
+			continue
+		}
+		w.mu.Lock()
+		if w.mu.st != nil && w.refs.Load() == 0 && len(w.mu.subs) == 0 && now-w.lastUsed.Load() >= int64(idle) {
+			if err := w.closeStateLocked(); err != nil {
+				s.opts.Logger.Error("engine: close idle workspace", "workspace", w.name, "err", err)
+			} else {
+				s.opts.Logger.Debug("engine: closed idle workspace", "workspace", w.name)
+			}
+			n++
+		}
+		w.mu.Unlock()
+	}
+	return n
+}
+
+// Close closes every workspace (waiting for background snapshots), ends
+// every subscription (their Err is ErrClosed) and releases the directory.
+// It is safe to call more than once; later calls return the first result.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.mu.closed = true
+		list := make([]*Workspace, 0, len(s.mu.ws))
+		for _, w := range s.mu.ws {
+			list = append(list, w)
+		}
+		s.mu.Unlock()
+		close(s.stop)
+		s.janitor.Wait()
+		var errs []error
+		var subs []*Subscription
+		for _, w := range list {
+			w.mu.Lock()
+			w.mu.closed = true
+			if err := w.closeStateLocked(); err != nil {
+				errs = append(errs, fmt.Errorf("engine: close workspace %q: %w", w.name, err))
+			}
+			for sub := range w.mu.subs {
+				subs = append(subs, sub)
+			}
+			w.mu.Unlock()
+		}
+		for _, sub := range subs {
+			sub.cancel(ErrClosed)
+			<-sub.done
+		}
+		if err := s.lock.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}

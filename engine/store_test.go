@@ -1,0 +1,169 @@
+package engine
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"octobase/engine/crdt"
+	"octobase/oplog/vfs"
+)
+
+func TestNameEscaping(t *testing.T) {
+	for _, name := range []string{"ws", "My Workspace", "../etc", "a/b", `a\b`, ".", "..", "con", "NUL", "com1", "é漢字",
+		"LOCK", "%41", "a.b", strings.Repeat("x", MaxNameLen)} {
+		dir := escapeName(name)
+		if err := checkName(name); err != nil {
+			t.Errorf("checkName(%q): %v", name, err)
+			continue
+		}
+		for _, c := range []byte(dir) {
+			if !plainByte(c) && c != '%' && !(c >= 'A' && c <= 'F') {
+				t.Errorf("escapeName(%q) = %q holds %q", name, dir, c)
+			}
+		}
+		if dir == "." || dir == ".." || dir == "LOCK" || windowsDevices[strings.ToLower(dir)] {
+			t.Errorf("escapeName(%q) = %q", name, dir)
+		}
+		if back, ok := unescapeName(dir); !ok || back != name {
+			t.Errorf("unescapeName(%q) = %q, %v; want %q", dir, back, ok, name)
+		}
+	}
+	for _, bad := range []string{"", "a\x00b", "tab\t", "\xff", strings.Repeat("x", MaxNameLen+1), strings.Repeat("é", 50)} {
+		if err := checkName(bad); !errors.Is(err, ErrInvalidName) {
+			t.Errorf("checkName(%q): %v", bad, err)
+		}
+	}
+	for _, dir := range []string{"LOCK", "a%2", "%zz", "A", "%61"} {
+		if name, ok := unescapeName(dir); ok {
+			t.Errorf("unescapeName(%q) = %q", dir, name)
+		}
+	}
+}
+
+func TestStoreWorkspaces(t *testing.T) {
+	fs := vfs.NewMem()
+	s := openStore(t, testOptions(fs))
+	names := []string{"../escape", "Alpha", "beta", "con"}
+	for _, n := range names {
+		workspace(t, s, n)
+	}
+	got, err := s.Workspaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := slices.Sorted(slices.Values(names)); !slices.Equal(got, want) {
+		t.Fatalf("Workspaces() = %q, want %q", got, want)
+	}
+	if entries, _ := fs.List("/"); !slices.Equal(entries, []string{"store"}) {
+		t.Fatalf("a workspace escaped the store directory: / holds %q", entries)
+	}
+	// One store per directory.
+	if _, err := Open("/store", testOptions(fs)); !errors.Is(err, vfs.ErrLocked) {
+		t.Fatalf("second Open: %v", err)
+	}
+	if _, err := s.Workspace(bg, ""); !errors.Is(err, ErrInvalidName) {
+		t.Fatalf("empty name: %v", err)
+	}
+}
+
+func TestStoreClose(t *testing.T) {
+	s := openStore(t, testOptions(nil))
+	w := workspace(t, s, "ws")
+	sub, err := w.Subscribe(bg, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, ok := <-sub.C; ok || !errors.Is(sub.Err(), ErrClosed) {
+		t.Fatalf("subscription after Close: err %v", sub.Err())
+	}
+	if _, err := s.Workspace(bg, "ws"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Workspace after Close: %v", err)
+	}
+	if _, err := w.Transact(bg, "", func(*crdt.Txn, *Blocks) error { return nil }); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Transact after Close: %v", err)
+	}
+	if _, _, err := w.Get(bg, "x"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Get after Close: %v", err)
+	}
+}
+
+func TestClientIDPersisted(t *testing.T) {
+	fs := vfs.NewMem()
+	calls := 0
+	opts := testOptions(fs)
+	opts.ClientID = func(name string) (uint64, error) { calls++; return 4242, nil }
+	s := openStore(t, opts)
+	w := workspace(t, s, "ws")
+	transact(t, w, func(b *Blocks) error { _, err := b.Create(NewBlock{ID: "a", Flavour: "f"}); return err })
+	s.Close()
+	s2 := openStore(t, opts)
+	w2 := workspace(t, s2, "ws")
+	if id, _ := w2.ClientID(bg); id != 4242 || calls != 1 {
+		t.Fatalf("client id %d after reopen, ClientID called %d times", id, calls)
+	}
+	// Local edits continue the same client's clock.
+	transact(t, w2, func(b *Blocks) error { return b.SetProp("a", "x", 1) })
+	sv, _ := crdt.DecodeStateVector(stateVector(t, w2))
+	if len(sv) != 1 || sv[4242] == 0 {
+		t.Fatalf("state vector %v", sv)
+	}
+	// Random ids by default.
+	s3 := openStore(t, &Options{FS: vfs.NewMem()})
+	id, _ := workspace(t, s3, "r").ClientID(bg)
+	if id == 0 || id >= 1<<32 {
+		t.Fatalf("random client id %d", id)
+	}
+}
+
+// TestIdleCloseAndReopen closes an idle workspace and checks the handle
+// reopens it with the same state; a subscribed workspace is never idle.
+func TestIdleCloseAndReopen(t *testing.T) {
+	s := openStore(t, testOptions(nil))
+	w := workspace(t, s, "ws")
+	transact(t, w, func(b *Blocks) error { _, err := b.Create(NewBlock{ID: "a", Flavour: "f"}); return err })
+	state := encodeState(t, w)
+	sub, err := w.Subscribe(bg, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := s.CloseIdle(0); n != 0 {
+		t.Fatalf("closed %d workspaces with a subscriber", n)
+	}
+	sub.Close()
+	if n := s.CloseIdle(time.Hour); n != 0 {
+		t.Fatalf("closed %d recently used workspaces", n)
+	}
+	if n := s.CloseIdle(0); n != 1 || w.live.Load() != nil {
+		t.Fatalf("CloseIdle closed %d", n)
+	}
+	if got := get(t, w, "a"); got.Flavour != "f" {
+		t.Fatalf("after reopen: %+v", got)
+	}
+	if got := encodeState(t, w); string(got) != string(state) {
+		t.Fatal("state changed across idle close")
+	}
+
+	// The background closer, on real time.
+	s2 := openStore(t, &Options{FS: vfs.NewMem(), IdleTimeout: 20 * time.Millisecond})
+	w2 := workspace(t, s2, "ws")
+	transact(t, w2, func(b *Blocks) error { _, err := b.Create(NewBlock{ID: "a", Flavour: "f"}); return err })
+	deadline := time.Now().Add(5 * time.Second)
+	for w2.live.Load() != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("idle workspace not closed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := get(t, w2, "a"); got.Flavour != "f" {
+		t.Fatalf("after background close: %+v", got)
+	}
+}

@@ -1,0 +1,499 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"octobase/engine/crdt"
+	"octobase/oplog"
+)
+
+// Workspace is one collaborative document: a crdt.Doc recovered from its
+// op-log, the materialized views of its blocks, and its subscribers.
+//
+// A *Workspace is a handle that stays valid for the life of its Store: the
+// state behind it is opened lazily, closed when idle, and reopened from disk
+// after a failure, transparently. All methods are safe for concurrent use.
+type Workspace struct {
+	s    *Store
+	name string
+	dir  string
+
+	mu struct {
+		sync.Mutex
+		st        *wsState // nil while closed
+		closed    bool     // the store is closed
+		subs      map[*Subscription]struct{}
+		published oplog.LSN // last LSN delivered to subscribers' queues
+	}
+	// live is mu.st while it is open and healthy: readers load it without
+	// taking mu (which a writer holds across its fsync).
+	live     atomic.Pointer[wsState]
+	lastUsed atomic.Int64 // Clock().UnixNano() of the last use
+	refs     atomic.Int64 // subscriptions and running ReadAt calls: not idle
+}
+
+// wsState is an open workspace. Guarded by Workspace.mu, except views
+// (its own lock) and the fields documented otherwise.
+type wsState struct {
+	log      *oplog.Log
+	doc      *crdt.Doc
+	tr       *tracker
+	views    *views
+	clientID uint64
+	lsn      oplog.LSN // last record integrated into doc (and in the views)
+
+	changed   bool  // a transaction of the current call changed doc
+	replaying bool  // recovering: keep the client id on our own records
+	broken    error // doc is ahead of the log: reopen before any use
+
+	sinceRecords int   // records logged since the last snapshot
+	sinceBytes   int64 // their bytes
+	snapping     atomic.Bool
+	snapWG       sync.WaitGroup
+}
+
+// Name returns the workspace's name.
+func (w *Workspace) Name() string { return w.name }
+
+func (w *Workspace) touchUsed() { w.lastUsed.Store(w.s.opts.Clock().UnixNano()) }
+
+// ensureLocked returns the open state, opening (or, after a failure,
+// reopening) it from disk.
+func (w *Workspace) ensureLocked() (*wsState, error) {
+	if w.mu.closed {
+		return nil, ErrClosed
+	}
+	if st := w.mu.st; st != nil {
+		if st.broken == nil {
+			return st, nil
+		}
+		w.s.opts.Logger.Warn("engine: reopening workspace after a failure", "workspace", w.name, "err", st.broken)
+		w.closeStateLocked()
+	}
+	st, err := w.openStateLocked()
+	if err != nil {
+		return nil, err
+	}
+	w.mu.st = st
+	w.live.Store(st)
+	return st, nil
+}
+
+// closeStateLocked closes the open state, if any.
+func (w *Workspace) closeStateLocked() error {
+	st := w.mu.st
+	if st == nil {
+		return nil
+	}
+	w.mu.st = nil
+	w.live.Store(nil)
+	st.snapWG.Wait()
+	err := st.log.Close()
+	if st.broken != nil {
+		return nil // the failure was reported when it happened
+	}
+	return err
+}
+
+// breakLocked marks st broken: its document holds changes the log may not.
+// The next use reopens the workspace from disk. The views hold only
+// acknowledged changes, so readers already holding them see no
+// unacknowledged data.
+func (w *Workspace) breakLocked(st *wsState, err error) {
+	st.broken = err
+	w.live.Store(nil)
+	w.s.opts.Logger.Error("engine: workspace broken; it will be reopened from disk", "workspace", w.name, "err", err)
+}
+
+// acquire keeps the workspace from being closed as idle until release.
+func (w *Workspace) acquire() { w.refs.Add(1) }
+func (w *Workspace) release() { w.refs.Add(-1); w.touchUsed() }
+
+func checkOrigin(origin string) error {
+	if len(origin) > oplog.MaxOriginLen {
+		return fmt.Errorf("engine: origin of %d bytes: %w", len(origin), oplog.ErrOriginTooLong)
+	}
+	return nil
+}
+
+// Apply integrates a yjs v1 update (from a client or a peer) and appends it
+// to the op-log, returning its LSN once the append is acknowledged (durable
+// per Options.Durability).
+//
+//   - A malformed update returns the crdt error (wrapping
+//     crdt.ErrMalformed or crdt.ErrUnsupported); nothing changed and
+//     nothing was logged.
+//   - A pure duplicate, one that changed nothing and left nothing pending,
+//     is not logged: Apply returns the current last LSN, which covers its
+//     content, and subscribers see no change. An update that only adds to
+//     or fills pending structs is logged.
+//   - If the append fails, the document is ahead of the log: the workspace
+//     is marked broken, the error returned, and the next use of the
+//     workspace reopens it from disk, so nothing unacknowledged is served.
+//     (As with any database whose commit outcome is unknown, the failed
+//     record may or may not be found in the log then.)
+//
+// The logged record holds the update's exact bytes, with origin (at most
+// oplog.MaxOriginLen bytes) and the time from Options.Clock.
+func (w *Workspace) Apply(ctx context.Context, update []byte, origin string) (oplog.LSN, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := checkOrigin(origin); err != nil {
+		return 0, err
+	}
+	if len(update) > w.s.opts.maxRecord {
+		return 0, fmt.Errorf("engine: update of %d bytes: %w", len(update), oplog.ErrRecordTooLarge)
+	}
+	w.touchUsed()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	st, err := w.ensureLocked()
+	if err != nil {
+		return 0, err
+	}
+	pending := st.doc.HasPending()
+	st.changed = false
+	if err := applyUpdate(st.doc, update, origin); err != nil {
+		st.tr.take()
+		if errors.Is(err, errPanic) {
+			w.breakLocked(st, err)
+		}
+		return 0, err
+	}
+	st.tr.checkRoots()
+	if !st.changed && !pending && !st.doc.HasPending() {
+		st.tr.take()
+		return st.lsn, nil
+	}
+	return w.commitLocked(ctx, st, update, origin, w.s.opts.Clock())
+}
+
+// errPanic marks a panic of the CRDT while integrating an update: a bug
+// (the crdt promises errors, never panics, on bad input) that leaves the
+// document in an unknown state, so the workspace is reopened from disk.
+var errPanic = errors.New("engine: crdt panicked")
+
+func applyUpdate(doc *crdt.Doc, update []byte, origin string) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w applying an update: %v", errPanic, p)
+		}
+	}()
+	return doc.ApplyUpdate(update, origin)
+}
+
+// ApplyV2 is Apply for a yjs v2 update; it is converted to v1, which is
+// what the op-log stores.
+func (w *Workspace) ApplyV2(ctx context.Context, update []byte, origin string) (oplog.LSN, error) {
+	v1, err := crdt.ConvertUpdateV2ToV1(update)
+	if err != nil {
+		return 0, err
+	}
+	return w.Apply(ctx, v1, origin)
+}
+
+// Transact runs fn inside one CRDT transaction on the workspace's
+// document, then appends the update the transaction produced to the op-log
+// and returns its LSN once the append is acknowledged. fn gets the
+// transaction and a Blocks for the default space (Blocks.Space for others).
+//
+// A transaction that changes nothing logs nothing and returns the current
+// last LSN. If fn returns an error (or panics) after changing the document,
+// the change is rolled back: the CRDT cannot undo a transaction, so the
+// workspace discards its in-memory state and reopens it from disk on its
+// next use; fn's error is returned (the panic continues). If the append
+// fails, the workspace breaks as in Apply.
+//
+// fn runs with the workspace lock held: it must not call methods of this
+// Workspace, and should be quick.
+func (w *Workspace) Transact(ctx context.Context, origin string, fn func(tx *crdt.Txn, b *Blocks) error) (oplog.LSN, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := checkOrigin(origin); err != nil {
+		return 0, err
+	}
+	w.touchUsed()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	st, err := w.ensureLocked()
+	if err != nil {
+		return 0, err
+	}
+	now := w.s.opts.Clock()
+	var updates [][]byte
+	cancel := st.doc.OnUpdate(func(u []byte, _ *crdt.Txn) { updates = append(updates, append([]byte(nil), u...)) })
+	defer cancel()
+	var fnErr error
+	var panicked any
+	st.doc.Transact(origin, func(tx *crdt.Txn) {
+		defer func() {
+			if p := recover(); p != nil {
+				panicked = p
+			}
+		}()
+		b, err := newBlocks(tx, st.tr, DefaultSpace, now.UnixMilli(), w.s.opts.NewBlockID)
+		if err != nil {
+			fnErr = err
+			return
+		}
+		fnErr = fn(tx, b)
+	})
+	cancel()
+	st.tr.checkRoots()
+	changed := len(updates) > 0
+	if panicked != nil || fnErr != nil {
+		st.tr.take()
+		if changed {
+			cause := fnErr
+			if panicked != nil {
+				cause = fmt.Errorf("panic: %v", panicked)
+			}
+			w.breakLocked(st, fmt.Errorf("engine: transaction rolled back: %w", cause))
+		}
+		if panicked != nil {
+			panic(panicked)
+		}
+		return 0, fnErr
+	}
+	if !changed {
+		st.tr.take()
+		return st.lsn, nil
+	}
+	data := updates[0]
+	if len(updates) > 1 {
+		if data, err = crdt.MergeUpdates(updates); err != nil {
+			w.breakLocked(st, err)
+			return 0, err
+		}
+	}
+	return w.commitLocked(ctx, st, data, origin, now)
+}
+
+// commitLocked appends the update just integrated into st.doc, then
+// (only once the append is acknowledged) applies its delta to the views and
+// publishes its change.
+func (w *Workspace) commitLocked(ctx context.Context, st *wsState, data []byte, origin string, now time.Time) (oplog.LSN, error) {
+	t := st.tr.take()
+	d := makeDelta(st.tr, st.views, &t, 0)
+	var blocks []BlockChange
+	if len(w.mu.subs) > 0 {
+		blocks = st.tr.changes(&t)
+	}
+	rec := oplog.Record{Data: data, Time: now.UnixNano(), Origin: origin}
+	lsn, err := st.log.Append(ctx, rec)
+	if err == nil && lsn != st.lsn+1 {
+		err = fmt.Errorf("engine: op-log assigned LSN %d after %d: another writer?", lsn, st.lsn)
+	}
+	if err != nil {
+		w.breakLocked(st, err)
+		return 0, err
+	}
+	d.lsn = lsn
+	st.views.mu.Lock()
+	st.views.apply(d)
+	st.views.mu.Unlock()
+	st.lsn = lsn
+	w.publishLocked(Change{LSN: lsn, Time: time.Unix(0, rec.Time), Origin: origin, Blocks: blocks})
+	st.sinceRecords++
+	st.sinceBytes += int64(len(data))
+	w.maybeSnapshotLocked(st)
+	w.checkClientIDLocked(st)
+	return lsn, nil
+}
+
+// checkClientIDLocked persists the document's client id if the CRDT
+// changed it (a remote update carried edits made with our id).
+func (w *Workspace) checkClientIDLocked(st *wsState) {
+	id := st.doc.ClientID()
+	if id == st.clientID {
+		return
+	}
+	w.s.opts.Logger.Warn("engine: a remote update used this workspace's client id; switching ids",
+		"workspace", w.name, "old", st.clientID, "new", id)
+	if err := writeClientID(w.s.opts.FS, w.dir, id); err != nil {
+		w.s.opts.Logger.Error("engine: persist client id", "workspace", w.name, "err", err)
+		return
+	}
+	st.clientID = id
+}
+
+// maybeSnapshotLocked starts a background snapshot when the thresholds are
+// reached. The state is encoded under the lock, so it is exactly the state
+// as of st.lsn; writing it happens outside.
+func (w *Workspace) maybeSnapshotLocked(st *wsState) {
+	o := w.s.opts
+	due := (o.SnapshotRecords > 0 && st.sinceRecords >= o.SnapshotRecords) ||
+		(o.SnapshotBytes > 0 && st.sinceBytes >= o.SnapshotBytes)
+	if !due || st.snapping.Load() {
+		return
+	}
+	data, lsn := st.doc.EncodeStateAsUpdate(nil), st.lsn
+	st.sinceRecords, st.sinceBytes = 0, 0
+	st.snapping.Store(true)
+	st.snapWG.Go(func() {
+		defer st.snapping.Store(false)
+		if err := w.writeSnapshot(st.log, lsn, data); err != nil {
+			o.Logger.Error("engine: background snapshot", "workspace", w.name, "lsn", lsn, "err", err)
+		}
+	})
+}
+
+func (w *Workspace) writeSnapshot(l *oplog.Log, lsn oplog.LSN, data []byte) error {
+	if err := l.WriteSnapshot(lsn, data); err != nil {
+		return err
+	}
+	if r := w.s.opts.Retention; r != nil {
+		if _, err := l.Compact(*r); err != nil {
+			return fmt.Errorf("compact: %w", err)
+		}
+	}
+	return nil
+}
+
+// Snapshot writes a snapshot of the current state now and returns its LSN
+// (0 and no snapshot for an empty log). Background snapshots make this
+// unnecessary; it serves tools, tests and a clean shutdown.
+func (w *Workspace) Snapshot(ctx context.Context) (oplog.LSN, error) {
+	w.acquire()
+	defer w.release()
+	w.mu.Lock()
+	st, err := w.ensureLocked()
+	if err != nil {
+		w.mu.Unlock()
+		return 0, err
+	}
+	data, lsn, l := st.doc.EncodeStateAsUpdate(nil), st.lsn, st.log
+	st.sinceRecords, st.sinceBytes = 0, 0
+	w.mu.Unlock()
+	if lsn == 0 {
+		return 0, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	return lsn, w.writeSnapshot(l, lsn, data)
+}
+
+// views returns the live views, opening the workspace if needed.
+func (w *Workspace) liveViews() (*views, error) {
+	w.touchUsed()
+	if st := w.live.Load(); st != nil {
+		return st.views, nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	st, err := w.ensureLocked()
+	if err != nil {
+		return nil, err
+	}
+	return st.views, nil
+}
+
+// View calls fn with a view of the default space as of the last
+// acknowledged change, consistent for the duration of fn (writers that
+// finish meanwhile wait to publish until fn returns). The view is valid only
+// inside fn, and fn must not write to this workspace (the write would wait
+// for fn). Use ReadView.Space for other spaces.
+func (w *Workspace) View(ctx context.Context, fn func(v *ReadView) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	v, err := w.liveViews()
+	if err != nil {
+		return err
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return fn(&ReadView{v: v, space: DefaultSpace})
+}
+
+// Get returns block id of the default space, as of the last acknowledged
+// change.
+func (w *Workspace) Get(ctx context.Context, id BlockID) (b BlockView, ok bool, err error) {
+	err = w.View(ctx, func(v *ReadView) error {
+		b, ok = v.Get(id)
+		return nil
+	})
+	return b, ok, err
+}
+
+// LastLSN returns the LSN of the last change integrated and acknowledged.
+func (w *Workspace) LastLSN(ctx context.Context) (oplog.LSN, error) {
+	var lsn oplog.LSN
+	err := w.View(ctx, func(v *ReadView) error { lsn = v.LSN(); return nil })
+	return lsn, err
+}
+
+// withDoc runs fn with the open state, under the workspace lock.
+func (w *Workspace) withDoc(ctx context.Context, fn func(st *wsState) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	w.touchUsed()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	st, err := w.ensureLocked()
+	if err != nil {
+		return err
+	}
+	return fn(st)
+}
+
+// StateVector returns the document's encoded state vector (y-sync step 1).
+func (w *Workspace) StateVector(ctx context.Context) ([]byte, error) {
+	var sv []byte
+	err := w.withDoc(ctx, func(st *wsState) error {
+		sv = crdt.EncodeStateVector(st.doc.StateVector())
+		return nil
+	})
+	return sv, err
+}
+
+// EncodeStateAsUpdate returns, as a v1 update, what a peer with the
+// encoded state vector sv lacks (everything for an empty sv): y-sync step 2.
+func (w *Workspace) EncodeStateAsUpdate(ctx context.Context, sv []byte) ([]byte, error) {
+	var target crdt.StateVector
+	if len(sv) > 0 {
+		var err error
+		if target, err = crdt.DecodeStateVector(sv); err != nil {
+			return nil, err
+		}
+	}
+	var u []byte
+	err := w.withDoc(ctx, func(st *wsState) error {
+		u = st.doc.EncodeStateAsUpdate(target)
+		return nil
+	})
+	return u, err
+}
+
+// ClientID returns the CRDT client id of the workspace's local edits.
+func (w *Workspace) ClientID(ctx context.Context) (uint64, error) {
+	var id uint64
+	err := w.withDoc(ctx, func(st *wsState) error { id = st.doc.ClientID(); return nil })
+	return id, err
+}
+
+// logDir is where a workspace's op-log lives.
+func logDir(wsDir string) string { return filepath.Join(wsDir, "log") }
+
+// retryClosed runs fn again (up to three times) when it fails because the
+// state it read from was closed meanwhile (idle close, reopen after a
+// failure).
+func retryClosed(ctx context.Context, fn func() error) error {
+	var err error
+	for range 3 {
+		if err = fn(); !errors.Is(err, oplog.ErrClosed) || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
+}
