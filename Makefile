@@ -83,7 +83,11 @@ build: go-deps ## build bin/octobase (when cmd/octobase exists)
 	fi
 
 .PHONY: bench
-bench: deps ## run Go benchmarks (BENCH=regexp, PKGS=...)
+bench: deps ## side-by-side merge benchmarks against yjs and ywasm (docs/benchmarks.md); ONLY=regexp
+	$(MAKE) -C bench merge $(if $(ONLY),ONLY='$(ONLY)')
+
+.PHONY: bench-go
+bench-go: deps ## Go micro-benchmarks (BENCH=regexp, PKGS=...)
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(PKGS)
 
 # Each Fuzz target runs on its own for FUZZTIME (go test -fuzz takes one
