@@ -31,6 +31,7 @@ This tool works with those updates and, as it grows, runs and inspects nodes.`,
 		Subcommands: []*Command{
 			updateCommand(),
 			oplogCommand(),
+			benchCommand(),
 			versionCommand(),
 			helpCommand(),
 		},

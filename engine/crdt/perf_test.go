@@ -150,3 +150,39 @@ func BenchmarkB3Conflicts(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTypingRunMemory reports the heap of a loaded document made of
+// long runs of typing (100,000 characters typed one per transaction, in
+// runs of 1,000 at random places), relative to its encoded size.
+func BenchmarkTypingRunMemory(b *testing.B) {
+	src := MustNewDoc(Options{ClientID: 1})
+	txt, _ := src.GetText("t")
+	pos := 0
+	for i := 0; i < 100000; i++ {
+		if i%1000 == 0 {
+			pos = (pos*7919 + 13) % (txt.Len() + 1)
+		}
+		if err := txt.Insert(nil, pos, string(rune('a'+i%26)), nil); err != nil {
+			b.Fatal(err)
+		}
+		pos++
+	}
+	v1 := src.EncodeStateAsUpdate(nil)
+	var docs []*Doc
+	for i := 0; i < b.N; i++ {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		d := MustNewDoc(Options{ClientID: 2})
+		if err := d.ApplyUpdate(v1, nil); err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		docs = append(docs, d)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc), "heap-bytes")
+		b.ReportMetric(float64(len(v1)), "encoded-bytes")
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(len(v1)), "x-encoded")
+	}
+	runtime.KeepAlive(docs)
+}
