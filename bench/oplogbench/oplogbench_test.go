@@ -1,0 +1,36 @@
+package oplogbench
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"octobase/oplog"
+)
+
+func TestRunSmall(t *testing.T) {
+	var out bytes.Buffer
+	res, err := Run(context.Background(), Options{
+		Dir: t.TempDir(), Cell: 30 * time.Millisecond,
+		Sizes: []int{64}, Writers: []int{1, 8}, Modes: []oplog.Durability{oplog.SyncAlways},
+	}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 4 { // 2 raw + 2 log rows
+		t.Fatalf("%d results:\n%s", len(res), out.String())
+	}
+	for _, r := range res {
+		if r.Appends <= 0 || r.PerSecond <= 0 {
+			t.Fatalf("empty result %+v", r)
+		}
+		if r.Mode != "raw" && r.VsRaw <= 0 {
+			t.Fatalf("no raw ratio in %+v", r)
+		}
+	}
+	if !strings.Contains(out.String(), "vs raw fsync") {
+		t.Fatalf("table header missing:\n%s", out.String())
+	}
+}
