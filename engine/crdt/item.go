@@ -50,16 +50,6 @@ func (it *Item) lastID() ID       { return ID{it.ID.Client, it.ID.Clock + it.Len
 func (it *Item) setOrigin(id ID)  { it.Origin = id; it.flags |= flagOrigin }
 func (it *Item) setROrigin(id ID) { it.RightOrigin = id; it.flags |= flagRightOrigin }
 func (it *Item) visible() bool    { return it.flags&(flagDeleted|flagCountable) == flagCountable }
-func (it *Item) sameSub(o *Item) bool {
-	return subEq(it.parentSub, o.parentSub)
-}
-
-func subEq(a, b *string) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return *a == *b
-}
 
 // newItem builds an item for local insertion or decoding.
 func newItem(id ID, left *Item, origin *ID, right *Item, rightOrigin *ID, parent *Type, parentSub *string, c content) *Item {
@@ -82,15 +72,6 @@ func newGC(id ID, length uint32) *Item {
 
 func newSkip(id ID, length uint32) *Item {
 	return &Item{ID: id, Length: length, flags: flagSkip | flagDeleted}
-}
-
-// next returns the next non-deleted item to the right.
-func (it *Item) next() *Item {
-	n := it.Right
-	for n != nil && n.Deleted() {
-		n = n.Right
-	}
-	return n
 }
 
 // prev returns the previous non-deleted item to the left.

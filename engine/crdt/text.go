@@ -1,7 +1,6 @@
 package crdt
 
 import (
-	"math"
 	"reflect"
 	"strings"
 
@@ -822,5 +821,3 @@ func (x *Text) SetAttribute(tx *Txn, name string, v any) error {
 
 // GetAttribute returns a text-level attribute.
 func (x *Text) GetAttribute(name string) (any, bool) { return x.t.mapGet(name) }
-
-var _ = math.MaxInt
