@@ -86,6 +86,16 @@ build: go-deps ## build bin/octobase (when cmd/octobase exists)
 bench: deps ## side-by-side merge benchmarks against yjs and ywasm (docs/benchmarks.md); ONLY=regexp
 	$(MAKE) -C bench merge $(if $(ONLY),ONLY='$(ONLY)')
 
+.PHONY: dist
+dist: go-deps ## release binaries of octobase for every target in internal/crossbuild, in dist/
+	@mkdir -p dist
+	@for t in linux/amd64 linux/arm64 linux/riscv64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64 js/wasm wasip1/wasm; do \
+		os=$${t%/*}; arch=$${t#*/}; ext=; \
+		case $$os in windows) ext=.exe;; js|wasip1) ext=.wasm;; esac; \
+		echo "GOOS=$$os GOARCH=$$arch go build -o dist/octobase-$$os-$$arch$$ext ./cmd/octobase"; \
+		GOOS=$$os GOARCH=$$arch CGO_ENABLED=0 $(GO) build -trimpath -o dist/octobase-$$os-$$arch$$ext ./cmd/octobase; \
+	done
+
 .PHONY: bench-go
 bench-go: deps ## Go micro-benchmarks (BENCH=regexp, PKGS=...)
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(PKGS)

@@ -1,0 +1,344 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"octobase/replication/ysync"
+)
+
+// Close codes the server uses.
+const (
+	statusGoingAway     = websocket.StatusGoingAway     // 1001: server shutting down
+	statusTryAgainLater = websocket.StatusTryAgainLater // 1013: the client reads too slowly
+)
+
+// conn is one WebSocket connection of a room.
+type conn struct {
+	id     uint64
+	srv    *Server
+	ws     *websocket.Conn
+	log    *slog.Logger
+	send   chan []byte
+	kickc  chan struct{} // closed by kick
+	kickMu sync.Mutex
+	code   websocket.StatusCode // guarded by kickMu, set once by kick
+	reason string
+
+	// clients are the awareness client ids this connection controls;
+	// guarded by room.mu.
+	clients map[uint64]struct{}
+}
+
+// enqueue queues msg without blocking; a full queue kicks the connection.
+func (c *conn) enqueue(msg []byte) {
+	select {
+	case c.send <- msg:
+	default:
+		if c.kick(statusTryAgainLater, "send queue overflow: reading too slowly") {
+			c.srv.overflows.Add(1)
+		}
+	}
+}
+
+// kick asks the writer to close the connection with code and reason. The
+// first call wins and reports true.
+func (c *conn) kick(code websocket.StatusCode, reason string) bool {
+	c.kickMu.Lock()
+	defer c.kickMu.Unlock()
+	if c.code != 0 {
+		return false
+	}
+	c.code, c.reason = code, reason
+	close(c.kickc)
+	return true
+}
+
+func (s *Server) handleSync(w http.ResponseWriter, req *http.Request) {
+	name := req.PathValue("ws")
+	if name == "" {
+		writeError(w, http.StatusBadRequest, "missing workspace name: connect to /sync/<workspace>")
+		return
+	}
+	r, err := s.acquire(req.Context(), name)
+	if err != nil {
+		s.engineError(w, name, err)
+		return
+	}
+	defer s.release(r)
+
+	opts := &websocket.AcceptOptions{
+		InsecureSkipVerify: len(s.opts.OriginPatterns) == 0,
+		OriginPatterns:     s.opts.OriginPatterns,
+	}
+	// Select the first subprotocol the client offers, if any: browsers
+	// fail the handshake when none is selected.
+	if p := firstSubprotocol(req); p != "" {
+		opts.Subprotocols = []string{p}
+	}
+	ws, err := websocket.Accept(w, req, opts)
+	if err != nil {
+		s.log.Warn("websocket handshake failed", "workspace", name, "remote", req.RemoteAddr, "err", err)
+		return
+	}
+	ws.SetReadLimit(s.opts.MaxMessageSize)
+
+	s.mu.Lock()
+	if s.mu.closed {
+		s.mu.Unlock()
+		ws.Close(statusGoingAway, "server shutting down")
+		return
+	}
+	s.mu.nextID++
+	id := s.mu.nextID
+	s.connWG.Add(1)
+	s.mu.Unlock()
+	defer s.connWG.Done()
+
+	log := s.log.With("workspace", name, "conn", id, "remote", req.RemoteAddr)
+	c := &conn{
+		id:      id,
+		srv:     s,
+		ws:      ws,
+		log:     log,
+		send:    make(chan []byte, s.opts.SendQueue),
+		kickc:   make(chan struct{}),
+		clients: make(map[uint64]struct{}),
+	}
+	log.Info("connected", "subprotocol", ws.Subprotocol())
+
+	// Register, then greet: SyncStep1 and the awareness states. Both are
+	// queued under room.mu so no broadcast can slip in between.
+	st := &wsStore{s: s, r: r, origin: fmt.Sprintf("ws:%d", id)}
+	step1 := ysync.Step1(st)
+	if st.err != nil {
+		log.Error("reading state vector", "err", st.err)
+		ws.Close(websocket.StatusInternalError, "internal error")
+		return
+	}
+	r.mu.Lock()
+	r.mu.conns[c] = struct{}{}
+	c.enqueue(step1)
+	if r.mu.aw.Len() > 0 {
+		c.enqueue(ysync.AppendAwareness(nil, r.mu.aw.EncodeAll()))
+	}
+	r.mu.Unlock()
+
+	ctx, cancel := context.WithCancel(s.ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.writeLoop(ctx, c)
+	}()
+	if s.opts.PingInterval > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.pingLoop(ctx, c)
+		}()
+	}
+
+	for {
+		typ, data, err := ws.Read(ctx)
+		if err != nil {
+			if cs := websocket.CloseStatus(err); cs != -1 {
+				log.Info("disconnected", "status", int(cs))
+			} else if !errors.Is(err, context.Canceled) {
+				log.Info("disconnected", "err", err)
+			}
+			break
+		}
+		if typ != websocket.MessageBinary {
+			log.Warn("ignoring text message")
+			continue
+		}
+		s.handleMessage(r, c, st, data, log)
+	}
+
+	// Tear down: leave the room, remove the connection's awareness states
+	// and tell the others.
+	r.mu.Lock()
+	delete(r.mu.conns, c)
+	if len(c.clients) > 0 {
+		ids := make([]uint64, 0, len(c.clients))
+		for id := range c.clients {
+			ids = append(ids, id)
+		}
+		ch := r.mu.aw.RemoveStates(ids, s.nowMillis())
+		if !ch.Empty() {
+			r.broadcastLocked(ysync.AppendAwareness(nil, r.mu.aw.Encode(ch.Clients())))
+		}
+	}
+	r.mu.Unlock()
+	c.kick(websocket.StatusNormalClosure, "")
+	cancel()
+	wg.Wait()
+	ws.CloseNow()
+}
+
+// handleMessage answers one message. Errors are logged and the connection
+// is kept, as the reference server does.
+func (s *Server) handleMessage(r *room, c *conn, st *wsStore, data []byte, log *slog.Logger) {
+	m, err := ysync.Decode(data)
+	if err != nil {
+		log.Warn("malformed message", "err", err, "len", len(data))
+		return
+	}
+	switch m := m.(type) {
+	case ysync.SyncStep1, ysync.SyncStep2, ysync.Update:
+		st.err = nil
+		replies, err := ysync.HandleMessage(st, m, st.origin, nil)
+		if st.err != nil {
+			log.Error("engine error", "msg", m, "err", st.err)
+			return
+		}
+		if err != nil {
+			log.Warn("sync message rejected", "msg", m, "err", err)
+			return
+		}
+		for _, rep := range replies {
+			if len(rep) > 0 {
+				c.enqueue(rep)
+			}
+		}
+	case ysync.AwarenessUpdate:
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		ch, err := r.mu.aw.Apply(m.Update, s.nowMillis())
+		if err != nil {
+			log.Warn("malformed awareness update", "err", err)
+			return
+		}
+		for _, id := range ch.Added {
+			c.clients[id] = struct{}{}
+		}
+		for _, id := range ch.Removed {
+			delete(c.clients, id)
+		}
+		if !ch.Empty() {
+			r.broadcastLocked(ysync.AppendAwareness(nil, r.mu.aw.Encode(ch.Clients())))
+		}
+	case ysync.QueryAwareness:
+		// The reference server ignores it; we answer like a y-websocket
+		// client does, with every awareness state.
+		r.mu.Lock()
+		if r.mu.aw.Len() > 0 {
+			c.enqueue(ysync.AppendAwareness(nil, r.mu.aw.EncodeAll()))
+		}
+		r.mu.Unlock()
+	default:
+		// Auth and unknown messages are ignored, as the reference server
+		// ignores them.
+	}
+}
+
+// writeLoop writes queued messages until ctx ends or the connection is
+// kicked; a kick closes the connection with its code and reason.
+func (s *Server) writeLoop(ctx context.Context, c *conn) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.kickc:
+			c.kickMu.Lock()
+			code, reason := c.code, c.reason
+			c.kickMu.Unlock()
+			if code != websocket.StatusNormalClosure {
+				c.log.Warn("closing connection", "status", int(code), "reason", reason)
+			}
+			c.ws.Close(code, reason)
+			return
+		case msg := <-c.send:
+			wctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
+			err := c.ws.Write(wctx, websocket.MessageBinary, msg)
+			cancel()
+			if err != nil {
+				c.ws.CloseNow()
+				return
+			}
+		}
+	}
+}
+
+// pingLoop pings every PingInterval and closes a connection whose pong does
+// not come back within the interval.
+func (s *Server) pingLoop(ctx context.Context, c *conn) {
+	t := time.NewTicker(s.opts.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			pctx, cancel := context.WithTimeout(ctx, s.opts.PingInterval)
+			err := c.ws.Ping(pctx)
+			cancel()
+			if err != nil {
+				if ctx.Err() == nil {
+					c.log.Warn("ping failed", "err", err)
+					c.ws.CloseNow()
+				}
+				return
+			}
+		}
+	}
+}
+
+// awarenessJanitor removes awareness states not renewed for
+// ysync.OutdatedTimeout and broadcasts their removal.
+func (s *Server) awarenessJanitor() {
+	defer s.wg.Done()
+	t := time.NewTicker(awarenessCheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		rooms := make([]*room, 0, len(s.mu.rooms))
+		for _, r := range s.mu.rooms {
+			rooms = append(rooms, r)
+		}
+		s.mu.Unlock()
+		now := s.nowMillis()
+		for _, r := range rooms {
+			r.mu.Lock()
+			if old := r.mu.aw.Outdated(now, ysync.OutdatedTimeout); len(old) > 0 {
+				ch := r.mu.aw.RemoveStates(old, now)
+				for c := range r.mu.conns {
+					for _, id := range ch.Removed {
+						delete(c.clients, id)
+					}
+				}
+				if !ch.Empty() {
+					r.broadcastLocked(ysync.AppendAwareness(nil, r.mu.aw.Encode(ch.Clients())))
+				}
+			}
+			r.mu.Unlock()
+		}
+	}
+}
+
+// firstSubprotocol returns the first subprotocol the client offers in
+// Sec-WebSocket-Protocol, or "".
+func firstSubprotocol(req *http.Request) string {
+	for _, h := range req.Header.Values("Sec-WebSocket-Protocol") {
+		for _, p := range strings.Split(h, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
+}
