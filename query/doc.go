@@ -5,13 +5,18 @@
 //
 // # What it owns
 //
-// For now only the language. The planner and executor come next: they will
-// map predicates to the index package's roaring bitmaps (type, creator,
-// parent, links, deleted; time buckets for created and updated) and filter
-// the remaining candidates over an engine read view; the mapping is designed
-// in docs/oql.md, section "Evaluation". Filters of change streams use
-// ParseExpr: query compiles them, the caller applies them to what the
-// engine publishes, so engine never imports query.
+// The language, and a first planner and executor. Exec runs a bound SELECT
+// over a Source (a consumer-defined read view: FromView adapts an
+// engine.ReadView, NewWorkspaceSource a workspace with AS OF history,
+// NewMemSource blocks in memory). Predicates on type, creator, parent, ids,
+// links and created/updated times are answered with the index package's
+// roaring bitmaps (plan.go: every plan node holds "sure" and "maybe" rows);
+// the remaining candidates are filtered by the compiled WHERE (eval.go, the
+// reference semantics). A scan with the same filter is the reference
+// evaluation, and the model test requires both to agree. The mapping is
+// described in docs/oql.md, section "Evaluation". Filters of change streams
+// use ParseExpr and Compile: query compiles them, the caller applies them
+// to what the engine publishes, so engine never imports query.
 //
 // # Use
 //
@@ -51,5 +56,8 @@
 // The participle parsers are built once, at package initialisation, and are
 // safe for concurrent use; every function of the package may be called from
 // many goroutines. ASTs are immutable by convention: Bind copies, and the
-// copy shares Field and Literal nodes with its input.
+// copy shares Field and Literal nodes with its input. Exec may run many
+// statements over one Source at once: MemSource and WorkspaceSource build
+// their index once (sync.Once) and are read-only afterwards; index
+// snapshots are immutable.
 package query

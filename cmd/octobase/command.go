@@ -30,7 +30,9 @@ func rootCommand() *Command {
 This tool works with those updates and, as it grows, runs and inspects nodes.`,
 		Subcommands: []*Command{
 			updateCommand(),
+			serveCommand(),
 			oplogCommand(),
+			queryCommand(),
 			benchCommand(),
 			versionCommand(),
 			helpCommand(),
