@@ -289,6 +289,7 @@ func (c *contentType) gc(s *store) {
 		}
 	}
 	c.t.m = nil
+	c.t.keyOrder = nil
 }
 func (c *contentType) write(e updateEncoder, off uint32) {
 	e.writeTypeRef(uint8(c.t.kind))

@@ -282,6 +282,9 @@ func (it *Item) integrate(tx *Txn, offset uint32) error {
 		if p.m == nil {
 			p.m = make(map[string]*Item)
 		}
+		if _, ok := p.m[*it.parentSub]; !ok {
+			p.keyOrder = append(p.keyOrder, *it.parentSub)
+		}
 		p.m[*it.parentSub] = it
 		if it.Left != nil {
 			it.Left.delete(tx)

@@ -53,13 +53,15 @@ func (m *Map) Keys() []string {
 // Len returns the number of keys.
 func (m *Map) Len() int { return len(m.t.mapKeys()) }
 
-// ToJSON returns the map as plain values (keys in yjs' iteration order
-// cannot be reproduced from a Go map, so the object's keys are sorted).
+// ToJSON returns the map as plain values, keys in the order yjs' toJSON
+// lists them: a JavaScript object filled in the order the keys first
+// appeared in this document (so integer-like keys come first).
 func (m *Map) ToJSON() lib0.Object {
 	out := lib0.Object{}
-	for _, k := range m.Keys() {
-		v, _ := m.t.mapGet(k)
-		out = append(out, lib0.Field{Key: k, Value: ToJSON(v)})
+	for _, k := range m.t.keyOrder {
+		if v, ok := m.t.mapGet(k); ok {
+			out = append(out, lib0.Field{Key: k, Value: ToJSON(v)})
+		}
 	}
-	return out
+	return jsOrder(out)
 }

@@ -50,9 +50,10 @@ type Type struct {
 	kind     Kind
 	name     string // XmlElement node name or XmlHook hook name
 
-	start  *Item
-	m      map[string]*Item
-	length int
+	start    *Item
+	m        map[string]*Item
+	keyOrder []string // map keys in the order they first appeared (a JS Map's order)
+	length   int
 
 	markers       *searchMarkers
 	hasFormatting bool
