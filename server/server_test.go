@@ -147,8 +147,10 @@ func TestSlowClientDisconnected(t *testing.T) {
 	for i := 0; i < 64 && e.srv.overflows.Load() == 0; i++ {
 		fast.edit(insertText("t", 0, chunk))
 	}
-	if e.srv.overflows.Load() != 1 {
-		t.Fatalf("overflows = %d, want 1", e.srv.overflows.Load())
+	// Under load the fast client's queue may overflow too (it receives its
+	// own updates back): at least the slow one must have.
+	if e.srv.overflows.Load() < 1 {
+		t.Fatalf("overflows = %d, want at least 1", e.srv.overflows.Load())
 	}
 	// The slow client is closed: with 1013 if the close frame got through
 	// its full buffers in time, else the connection just ends.

@@ -2,6 +2,7 @@ package ysync
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -254,11 +255,21 @@ func TestHandleStore(t *testing.T) {
 	}
 }
 
+// jsonText prints v as JSON with object keys sorted: map keys arrive in
+// different orders on different replicas (as in yjs).
 func jsonText(tb testing.TB, v any) string {
 	tb.Helper()
 	s, err := lib0.StringifyJSON(v)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return s
+	var x any
+	if err := json.Unmarshal([]byte(s), &x); err != nil {
+		tb.Fatal(err)
+	}
+	b, err := json.Marshal(x)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return string(b)
 }
