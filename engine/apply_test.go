@@ -262,3 +262,37 @@ func TestFailedAppendBreaksWorkspace(t *testing.T) {
 		})
 	}
 }
+
+// TestSnapshotOnClose: a clean close snapshots the records logged since the
+// last snapshot, so the next open replays no tail.
+func TestSnapshotOnClose(t *testing.T) {
+	fs := vfs.NewMem()
+	opts := testOptions(fs)
+	opts.SnapshotRecords = -1 // no background snapshots
+	opts.SnapshotBytes = -1
+	s := openStore(t, opts)
+	w := workspace(t, s, "ws")
+	ed := newEditor(1, 77)
+	for range 5 {
+		apply(t, w, ed.step(), "peer")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := openStore(t, opts)
+	w2 := workspace(t, s2, "ws")
+	l, _, _, err := w2.openLog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := l.LatestSnapshot()
+	if err != nil {
+		t.Fatalf("no snapshot after a clean close: %v", err)
+	}
+	if snap.LSN != 5 {
+		t.Fatalf("snapshot at LSN %d, want 5", snap.LSN)
+	}
+	if got := encodeState(t, w2); !bytes.Equal(got, ed.doc.EncodeStateAsUpdate(nil)) {
+		t.Fatal("state after reopen differs")
+	}
+}

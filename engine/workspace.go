@@ -94,6 +94,13 @@ func (w *Workspace) closeStateLocked() error {
 	w.mu.st = nil
 	w.live.Store(nil)
 	st.snapWG.Wait()
+	// A clean close snapshots what was logged since the last snapshot, so
+	// the next open replays no tail. A failure only costs recovery time.
+	if st.broken == nil && st.sinceRecords > 0 && st.lsn > 0 {
+		if err := w.writeSnapshot(st.log, st.lsn, st.doc.EncodeStateAsUpdate(nil)); err != nil {
+			w.s.opts.Logger.Error("engine: snapshot on close", "workspace", w.name, "lsn", st.lsn, "err", err)
+		}
+	}
 	err := st.log.Close()
 	if st.broken != nil {
 		return nil // the failure was reported when it happened
