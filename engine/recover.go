@@ -61,7 +61,7 @@ func (w *Workspace) recover(st *wsState) error {
 	// Change detection for Apply. (Not OnUpdate: it would re-encode every
 	// applied update, the snapshot included; Transact registers one.)
 	doc.OnAfterTransaction(func(tx *crdt.Txn) {
-		st.changed = st.changed || len(tx.DeleteSet()) > 0 || !sameState(tx.BeforeState(), tx.AfterState())
+		st.changed = st.changed || tx.Changed()
 	})
 
 	var base oplog.LSN
@@ -111,18 +111,6 @@ func (w *Workspace) recover(st *wsState) error {
 		st.sinceBytes += int64(len(rec.Data))
 	}
 	return nil
-}
-
-func sameState(a, b crdt.StateVector) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for c, k := range a {
-		if b[c] != k {
-			return false
-		}
-	}
-	return true
 }
 
 // newClientID is the document's crdt.Options.NewClientID: the CRDT asks for

@@ -391,7 +391,7 @@ type scanSet struct {
 
 func (s *scanSet) reset() {
 	s.small = s.small[:0]
-	if s.big != nil {
+	if s.n > 16 { // the map was used: clear it (cost is its capacity)
 		clear(s.big)
 	}
 	s.n = 0
