@@ -54,4 +54,8 @@ type Change struct {
 	Origin string    // the origin passed to Apply or Transact
 	// Blocks lists the touched blocks, sorted by space then id.
 	Blocks []BlockChange
+	// Update is the record's payload: the yjs update (v1) exactly as it
+	// was logged. Replication forwards it; subscribers must not modify it
+	// (it is shared by every subscriber of the change).
+	Update []byte
 }

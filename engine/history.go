@@ -132,7 +132,7 @@ func (w *Workspace) history(ctx context.Context, from, to oplog.LSN, send func(C
 			}
 			tr.checkRoots()
 			t := tr.take()
-			ch := Change{LSN: rec.LSN, Time: time.Unix(0, rec.Time), Origin: rec.Origin, Blocks: tr.changes(&t)}
+			ch := Change{LSN: rec.LSN, Time: time.Unix(0, rec.Time), Origin: rec.Origin, Blocks: tr.changes(&t), Update: rec.Data}
 			if !send(ch) {
 				return context.Cause(ctx)
 			}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"octobase/engine/crdt"
 	"octobase/oplog"
 )
 
@@ -219,6 +221,49 @@ func TestSubscribeCompacted(t *testing.T) {
 	for lsn := snap + 1; lsn <= snap+3; lsn++ {
 		if ch := recv(t, sub); ch.LSN != lsn || ch.Blocks[0].ID != "b1" {
 			t.Fatalf("change %+v, want LSN %d", ch, lsn)
+		}
+	}
+}
+
+// TestSubscribeUpdates replays the updates carried by the changes, live
+// and re-derived from history, into a fresh document: it must end equal to
+// the workspace (this is what replication forwards).
+func TestSubscribeUpdates(t *testing.T) {
+	opts := testOptions(nil)
+	opts.SnapshotRecords = 2
+	s := openStore(t, opts)
+	w := workspace(t, s, "ws")
+	live, err := w.Subscribe(bg, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	want := scenario(t, w)
+	p := newPeer(5)
+	apply(t, w, p.edit(t, func(b *Blocks) error { _, err := b.Create(NewBlock{ID: "remote", Flavour: "f"}); return err })[0], "peer")
+	last := want[len(want)-1].LSN + 1
+	hist, err := w.Subscribe(bg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hist.Close()
+	for name, sub := range map[string]*Subscription{"live": live, "history": hist} {
+		doc := crdt.MustNewDoc(crdt.Options{ClientID: 999})
+		for {
+			ch := recv(t, sub)
+			if len(ch.Update) == 0 {
+				t.Fatalf("%s: change %d carries no update", name, ch.LSN)
+			}
+			if err := doc.ApplyUpdate(ch.Update, "test"); err != nil {
+				t.Fatalf("%s: change %d: %v", name, ch.LSN, err)
+			}
+			if ch.LSN == last {
+				break
+			}
+		}
+		got := doc.EncodeStateAsUpdate(nil)
+		if !bytes.Equal(got, encodeState(t, w)) {
+			t.Fatalf("%s: replaying Change.Update does not rebuild the workspace", name)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -179,6 +180,10 @@ func (w *Workspace) Apply(ctx context.Context, update []byte, origin string) (op
 		st.tr.take()
 		return st.lsn, nil
 	}
+	if len(w.mu.subs) > 0 {
+		// Subscribers keep Change.Update; the caller may reuse its buffer.
+		update = bytes.Clone(update)
+	}
 	return w.commitLocked(ctx, st, update, origin, w.s.opts.Clock())
 }
 
@@ -308,7 +313,7 @@ func (w *Workspace) commitLocked(ctx context.Context, st *wsState, data []byte, 
 	st.views.apply(d)
 	st.views.mu.Unlock()
 	st.lsn = lsn
-	w.publishLocked(Change{LSN: lsn, Time: time.Unix(0, rec.Time), Origin: origin, Blocks: blocks})
+	w.publishLocked(Change{LSN: lsn, Time: time.Unix(0, rec.Time), Origin: origin, Blocks: blocks, Update: data})
 	st.sinceRecords++
 	st.sinceBytes += int64(len(data))
 	w.maybeSnapshotLocked(st)
