@@ -48,6 +48,7 @@ type wsState struct {
 	views    *views
 	clientID uint64
 	lsn      oplog.LSN // last record integrated into doc (and in the views)
+	lastTime int64     // time of record lsn (Unix ns); 0: not read yet
 
 	changed   bool  // a transaction of the current call changed doc
 	replaying bool  // recovering: keep the client id on our own records
@@ -299,7 +300,7 @@ func (w *Workspace) commitLocked(ctx context.Context, st *wsState, data []byte, 
 	if len(w.mu.subs) > 0 {
 		blocks = st.tr.changes(&t)
 	}
-	rec := oplog.Record{Data: data, Time: now.UnixNano(), Origin: origin}
+	rec := oplog.Record{Data: data, Time: st.nextRecordTime(now), Origin: origin}
 	lsn, err := st.log.Append(ctx, rec)
 	if err == nil && lsn != st.lsn+1 {
 		err = fmt.Errorf("engine: op-log assigned LSN %d after %d: another writer?", lsn, st.lsn)
@@ -312,7 +313,7 @@ func (w *Workspace) commitLocked(ctx context.Context, st *wsState, data []byte, 
 	st.views.mu.Lock()
 	st.views.apply(d)
 	st.views.mu.Unlock()
-	st.lsn = lsn
+	st.lsn, st.lastTime = lsn, rec.Time
 	w.publishLocked(Change{LSN: lsn, Time: time.Unix(0, rec.Time), Origin: origin, Blocks: blocks, Update: data})
 	st.sinceRecords++
 	st.sinceBytes += int64(len(data))

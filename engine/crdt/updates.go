@@ -425,6 +425,29 @@ func stateVectorFromUpdate(update []byte, v2 bool) ([]byte, error) {
 	return out, nil
 }
 
+// UpdateClients returns the ids of the clients that inserted content in a
+// v1 update (its structs other than skips), sorted, without a document.
+// Clients that only appear in the delete set are not included: a delete
+// set names the deleted items' clients, not the deleting one.
+func UpdateClients(update []byte) ([]uint64, error) {
+	d, structs, err := decodeForFormat(update, false)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := readDeleteSet(d); err != nil {
+		return nil, err
+	}
+	var ids []uint64
+	for _, st := range structs {
+		if st.isSkip() || len(ids) > 0 && ids[len(ids)-1] == st.ID.Client {
+			continue
+		}
+		ids = append(ids, st.ID.Client)
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids), nil
+}
+
 // ConvertUpdateV1ToV2 re-encodes a v1 update as v2.
 func ConvertUpdateV1ToV2(update []byte) ([]byte, error) { return convertUpdate(update, false) }
 
