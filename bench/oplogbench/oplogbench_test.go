@@ -34,3 +34,22 @@ func TestRunSmall(t *testing.T) {
 		t.Fatalf("table header missing:\n%s", out.String())
 	}
 }
+
+func TestReopenSmall(t *testing.T) {
+	var out, progress bytes.Buffer
+	res, err := Reopen(context.Background(), ReopenOptions{Dir: t.TempDir(), Blocks: 2500, Tail: 20, Progress: &progress}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Blocks != 2500 || res.Records < 23 || res.SnapshotBytes < 2500*20 || res.CleanMS <= 0 || res.CrashMS <= 0 {
+		t.Fatalf("result %+v", res)
+	}
+	for _, want := range []string{"workspace reopen: 2500 blocks", "after a crash (snapshot + 20-record tail)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if !strings.Contains(progress.String(), "2500/2500 blocks") {
+		t.Fatalf("no progress:\n%s", progress.String())
+	}
+}

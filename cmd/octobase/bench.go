@@ -25,7 +25,11 @@ benchmark and the targets).`,
 durability mode (always, interval, none) and 1, 8 and 64 concurrent writers, after
 measuring plain write+fsync of the same bytes on the same disk (batch = writers
 records per fsync). The last column is the log's rate over that raw rate: with
-group commit, 64 writers in "always" mode should reach at least 0.5.`,
+group commit, 64 writers in "always" mode should reach at least 0.5.
+
+It then builds a workspace of -reopen-blocks blocks (default 100,000) and times its
+reopening after a clean close (snapshot only) and after a crash that left a tail of
+-reopen-tail records to replay (0 blocks skips this).`,
 			Example: "octobase bench oplog\noctobase bench oplog -dir /mnt/fast -cell 2s",
 			New:     func() Runner { return &benchOplogRunner{} },
 		}, {
@@ -81,19 +85,32 @@ func (r *benchMergeRunner) Run(ctx context.Context, env *Env, args []string) err
 }
 
 type benchOplogRunner struct {
-	dir  string
-	cell time.Duration
+	dir          string
+	cell         time.Duration
+	reopenBlocks int
+	reopenTail   int
 }
 
 func (r *benchOplogRunner) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&r.dir, "dir", "", "directory on the disk to measure (default: a temporary directory)")
 	fs.DurationVar(&r.cell, "cell", 500*time.Millisecond, "how long each combination runs")
+	fs.IntVar(&r.reopenBlocks, "reopen-blocks", 100_000, "blocks in the workspace whose reopening is timed (0: skip)")
+	fs.IntVar(&r.reopenTail, "reopen-tail", 1_000, "records after the last snapshot in the crash case")
 }
 
 func (r *benchOplogRunner) Run(ctx context.Context, env *Env, args []string) error {
 	if len(args) > 0 {
 		return usagef("unexpected argument %q", args[0])
 	}
-	_, err := oplogbench.Run(ctx, oplogbench.Options{Dir: r.dir, Cell: r.cell}, env.Stdout)
+	if r.reopenBlocks < 0 || r.reopenTail < 1 {
+		return usagef("-reopen-blocks must be ≥ 0 and -reopen-tail ≥ 1")
+	}
+	if _, err := oplogbench.Run(ctx, oplogbench.Options{Dir: r.dir, Cell: r.cell}, env.Stdout); err != nil {
+		return err
+	}
+	if r.reopenBlocks == 0 {
+		return nil
+	}
+	_, err := oplogbench.Reopen(ctx, oplogbench.ReopenOptions{Dir: r.dir, Blocks: r.reopenBlocks, Tail: r.reopenTail, Progress: env.Stderr}, env.Stdout)
 	return err
 }
