@@ -151,6 +151,9 @@ func checkViews(t testing.TB, w *Workspace, context string) {
 	t.Helper()
 	w.mu.Lock()
 	st, err := w.ensureLocked()
+	if err == nil && !w.drainLocked(st) {
+		err = st.broken
+	}
 	if err != nil {
 		w.mu.Unlock()
 		t.Fatal(err)

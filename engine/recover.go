@@ -102,7 +102,7 @@ func (w *Workspace) recover(st *wsState) error {
 		}
 		st.tr.checkRoots()
 		t := st.tr.take()
-		st.views.apply(makeDelta(st.tr, st.views, &t, rec.LSN))
+		st.views.apply(makeDelta(st.tr, st.views, &t, rec.LSN, nil))
 		if rec.LSN > w.mu.published && len(w.mu.subs) > 0 {
 			w.publishLocked(Change{LSN: rec.LSN, Time: time.Unix(0, rec.Time), Origin: rec.Origin, Blocks: st.tr.changes(&t), Update: rec.Data})
 		}

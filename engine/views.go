@@ -127,9 +127,10 @@ func readMeta(m *crdt.Map, key string) metaOp {
 }
 
 // makeDelta computes the views' delta for touches, reading the document of
-// tr. It reads the current views (v) to patch blocks field by field; the
-// caller holds the workspace lock, the only writer of v.
-func makeDelta(tr *tracker, v *views, t *touches, lsn oplog.LSN) *delta {
+// tr. It patches blocks field by field from their newest version: in ahead
+// (records in flight, not yet in v; may be nil) or else in v. The caller
+// holds the workspace lock, the only writer of v.
+func makeDelta(tr *tracker, v *views, t *touches, lsn oplog.LSN, ahead map[touchKey]aheadBlock) *delta {
 	d := &delta{lsn: lsn}
 	for k, tc := range t.blocks {
 		m, ok := tr.blockMap(k.space, k.id)
@@ -138,7 +139,9 @@ func makeDelta(tr *tracker, v *views, t *touches, lsn oplog.LSN) *delta {
 			continue
 		}
 		var old *block
-		if sv := v.spaces[k.space]; sv != nil {
+		if a, ok := ahead[k]; ok {
+			old = a.b
+		} else if sv := v.spaces[k.space]; sv != nil {
 			old = sv.blocks[k.id]
 		}
 		var b *block

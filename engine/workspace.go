@@ -47,8 +47,20 @@ type wsState struct {
 	tr       *tracker
 	views    *views
 	clientID uint64
-	lsn      oplog.LSN // last record integrated into doc (and in the views)
-	lastTime int64     // time of record lsn (Unix ns); 0: not read yet
+	lsn      oplog.LSN // last record acknowledged and published (in the views)
+	lastTime int64     // time of record assigned (Unix ns); 0: not read yet
+
+	// Group commit. A write integrates its update and assigns its record
+	// an LSN under Workspace.mu (oplog.AppendAsync), then waits for
+	// durability without the lock, so concurrent writers share fsyncs.
+	// Records in flight (assigned, not yet published) wait in queue, in LSN
+	// order; ahead holds the newest version of the blocks they changed, for
+	// the next deltas to patch (the views lag behind the document by
+	// exactly the queue).
+	assigned    oplog.LSN     // last LSN assigned: what doc holds (≥ lsn)
+	lastPending oplog.Pending // the append of record assigned, if > lsn
+	queue       []inflight
+	ahead       map[touchKey]aheadBlock
 
 	changed   bool  // a transaction of the current call changed doc
 	replaying bool  // recovering: keep the client id on our own records
@@ -58,6 +70,20 @@ type wsState struct {
 	sinceBytes   int64 // their bytes
 	snapping     atomic.Bool
 	snapWG       sync.WaitGroup
+}
+
+// inflight is a logged record waiting for durability before its delta
+// is applied to the views and its change published.
+type inflight struct {
+	delta  *delta
+	change Change
+	owned  bool // change.Update is the engine's own (not the caller's) buffer
+}
+
+// aheadBlock is a block as a record in flight left it (nil: deleted).
+type aheadBlock struct {
+	b   *block
+	lsn oplog.LSN
 }
 
 // Name returns the workspace's name.
@@ -82,6 +108,7 @@ func (w *Workspace) ensureLocked() (*wsState, error) {
 	if err != nil {
 		return nil, err
 	}
+	st.assigned, st.ahead = st.lsn, map[touchKey]aheadBlock{}
 	w.mu.st = st
 	w.live.Store(st)
 	return st, nil
@@ -95,6 +122,9 @@ func (w *Workspace) closeStateLocked() error {
 	}
 	w.mu.st = nil
 	w.live.Store(nil)
+	if st.broken == nil {
+		w.drainLocked(st) // a failure breaks st: no snapshot below
+	}
 	st.snapWG.Wait()
 	// A clean close snapshots what was logged since the last snapshot, so
 	// the next open replays no tail. A failure only costs recovery time.
@@ -162,10 +192,21 @@ func (w *Workspace) Apply(ctx context.Context, update []byte, origin string) (op
 	}
 	w.touchUsed()
 	w.mu.Lock()
-	defer w.mu.Unlock()
+	st, p, err := w.applyLocked(update, origin)
+	w.mu.Unlock()
+	if err != nil || st == nil {
+		return p.LSN(), err
+	}
+	return w.finish(st, p)
+}
+
+// applyLocked integrates update and queues its record. It returns the
+// state and the pending append to finish, or (nil, a Pending whose LSN is
+// the answer, nil) when there is nothing to wait for.
+func (w *Workspace) applyLocked(update []byte, origin string) (*wsState, oplog.Pending, error) {
 	st, err := w.ensureLocked()
 	if err != nil {
-		return 0, err
+		return nil, oplog.Pending{}, err
 	}
 	pending := st.doc.HasPending()
 	st.changed = false
@@ -174,18 +215,24 @@ func (w *Workspace) Apply(ctx context.Context, update []byte, origin string) (op
 		if errors.Is(err, errPanic) {
 			w.breakLocked(st, err)
 		}
-		return 0, err
+		return nil, oplog.Pending{}, err
 	}
 	st.tr.checkRoots()
 	if !st.changed && !pending && !st.doc.HasPending() {
 		st.tr.take()
-		return st.lsn, nil
+		return w.unchangedLocked(st)
 	}
-	if len(w.mu.subs) > 0 {
-		// Subscribers keep Change.Update; the caller may reuse its buffer.
-		update = bytes.Clone(update)
+	p, err := w.commitLocked(st, update, false, origin, w.s.opts.Clock())
+	return st, p, err
+}
+
+// unchangedLocked answers a write that changed nothing: the last LSN,
+// which covers its content, once that record is durable.
+func (w *Workspace) unchangedLocked(st *wsState) (*wsState, oplog.Pending, error) {
+	if st.assigned > st.lsn {
+		return st, st.lastPending, nil
 	}
-	return w.commitLocked(ctx, st, update, origin, w.s.opts.Clock())
+	return nil, oplog.PendingDone(st.lsn), nil
 }
 
 // errPanic marks a panic of the CRDT while integrating an update: a bug
@@ -234,11 +281,23 @@ func (w *Workspace) Transact(ctx context.Context, origin string, fn func(tx *crd
 		return 0, err
 	}
 	w.touchUsed()
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	st, p, err := func() (*wsState, oplog.Pending, error) {
+		w.mu.Lock()
+		defer w.mu.Unlock() // also when fn panics
+		return w.transactLocked(origin, fn)
+	}()
+	if err != nil || st == nil {
+		return p.LSN(), err
+	}
+	return w.finish(st, p)
+}
+
+// transactLocked runs fn and queues the record of what it changed, like
+// applyLocked. A panic of fn continues after the state is broken.
+func (w *Workspace) transactLocked(origin string, fn func(tx *crdt.Txn, b *Blocks) error) (*wsState, oplog.Pending, error) {
 	st, err := w.ensureLocked()
 	if err != nil {
-		return 0, err
+		return nil, oplog.Pending{}, err
 	}
 	now := w.s.opts.Clock()
 	var updates [][]byte
@@ -274,52 +333,127 @@ func (w *Workspace) Transact(ctx context.Context, origin string, fn func(tx *crd
 		if panicked != nil {
 			panic(panicked)
 		}
-		return 0, fnErr
+		return nil, oplog.Pending{}, fnErr
 	}
 	if !changed {
 		st.tr.take()
-		return st.lsn, nil
+		return w.unchangedLocked(st)
 	}
 	data := updates[0]
 	if len(updates) > 1 {
 		if data, err = crdt.MergeUpdates(updates); err != nil {
 			w.breakLocked(st, err)
-			return 0, err
+			return nil, oplog.Pending{}, err
 		}
 	}
-	return w.commitLocked(ctx, st, data, origin, now)
+	p, err := w.commitLocked(st, data, true, origin, now)
+	return st, p, err
 }
 
-// commitLocked appends the update just integrated into st.doc, then
-// (only once the append is acknowledged) applies its delta to the views and
-// publishes its change.
-func (w *Workspace) commitLocked(ctx context.Context, st *wsState, data []byte, origin string, now time.Time) (oplog.LSN, error) {
+// commitLocked queues the record of the update just integrated into
+// st.doc (data; owned says whether the engine may keep it past the call)
+// and returns its pending append. Its delta and change wait in st.queue
+// until the record is durable (publishUpToLocked, E3).
+func (w *Workspace) commitLocked(st *wsState, data []byte, owned bool, origin string, now time.Time) (oplog.Pending, error) {
 	t := st.tr.take()
-	d := makeDelta(st.tr, st.views, &t, 0)
-	var blocks []BlockChange
-	if len(w.mu.subs) > 0 {
-		blocks = st.tr.changes(&t)
-	}
+	lsn := st.assigned + 1
+	d := makeDelta(st.tr, st.views, &t, lsn, st.ahead)
 	rec := oplog.Record{Data: data, Time: st.nextRecordTime(now), Origin: origin}
-	lsn, err := st.log.Append(ctx, rec)
-	if err == nil && lsn != st.lsn+1 {
-		err = fmt.Errorf("engine: op-log assigned LSN %d after %d: another writer?", lsn, st.lsn)
+	p, err := st.log.AppendAsync(rec)
+	if err == nil && p.LSN() != lsn {
+		err = fmt.Errorf("engine: op-log assigned LSN %d after %d: another writer?", p.LSN(), st.assigned)
 	}
 	if err != nil {
 		w.breakLocked(st, err)
+		return oplog.Pending{}, err
+	}
+	st.assigned, st.lastPending, st.lastTime = lsn, p, rec.Time
+	for _, op := range d.blocks {
+		st.ahead[touchKey{op.space, op.id}] = aheadBlock{op.b, lsn}
+	}
+	st.queue = append(st.queue, inflight{delta: d, owned: owned, change: Change{
+		LSN: lsn, Time: time.Unix(0, rec.Time), Origin: origin, Blocks: st.tr.changes(&t), Update: data}})
+	w.checkClientIDLocked(st)
+	return p, nil
+}
+
+// finish waits for p's record to be durable, then publishes it (and the
+// records before it that are still queued) unless another writer did, and
+// returns its LSN. The wait ignores the caller's context: the record is
+// queued and will be written; an error is the append's.
+func (w *Workspace) finish(st *wsState, p oplog.Pending) (oplog.LSN, error) {
+	lsn, err := p.Wait(context.Background())
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err != nil {
+		if w.mu.st == st && st.broken == nil {
+			w.breakLocked(st, err)
+		}
 		return 0, err
 	}
-	d.lsn = lsn
-	st.views.mu.Lock()
-	st.views.apply(d)
-	st.views.mu.Unlock()
-	st.lsn, st.lastTime = lsn, rec.Time
-	w.publishLocked(Change{LSN: lsn, Time: time.Unix(0, rec.Time), Origin: origin, Blocks: blocks, Update: data})
-	st.sinceRecords++
-	st.sinceBytes += int64(len(data))
-	w.maybeSnapshotLocked(st)
-	w.checkClientIDLocked(st)
+	// If st was closed or broken meanwhile, the record is durable all the
+	// same: the next open replays and publishes it.
+	if w.mu.st == st && st.broken == nil {
+		w.publishUpToLocked(st, lsn)
+	}
 	return lsn, nil
+}
+
+// drainLocked waits, holding the lock, until every record in flight is
+// durable and published (false if an append failed: st is then broken).
+// Readers of the document use it so nothing unacknowledged is served (E3).
+func (w *Workspace) drainLocked(st *wsState) bool {
+	if st.assigned == st.lsn {
+		return true
+	}
+	lsn, err := st.lastPending.Wait(context.Background())
+	if err != nil {
+		w.breakLocked(st, err)
+		return false
+	}
+	w.publishUpToLocked(st, lsn)
+	return true
+}
+
+// publishUpToLocked applies the deltas of the queued records up to lsn (all
+// durable) to the views and publishes their changes, in LSN order.
+func (w *Workspace) publishUpToLocked(st *wsState, lsn oplog.LSN) {
+	n := 0
+	for n < len(st.queue) && st.queue[n].change.LSN <= lsn {
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	done := st.queue[:n]
+	st.views.mu.Lock()
+	for _, c := range done {
+		st.views.apply(c.delta)
+	}
+	st.views.mu.Unlock()
+	for i := range done {
+		c := &done[i]
+		for _, op := range c.delta.blocks {
+			k := touchKey{op.space, op.id}
+			if a, ok := st.ahead[k]; ok && a.lsn == c.change.LSN {
+				delete(st.ahead, k)
+			}
+		}
+		if !c.owned && len(w.mu.subs) > 0 {
+			// Subscribers keep Change.Update; the caller may reuse its buffer.
+			c.change.Update = bytes.Clone(c.change.Update)
+		}
+		w.publishLocked(c.change)
+		st.lsn = c.change.LSN
+		st.sinceRecords++
+		st.sinceBytes += int64(len(c.change.Update))
+		*c = inflight{}
+	}
+	st.queue = st.queue[n:]
+	if len(st.queue) == 0 {
+		st.queue = st.queue[:0:0]
+	}
+	w.maybeSnapshotLocked(st)
 }
 
 // checkClientIDLocked persists the document's client id if the CRDT
@@ -340,7 +474,7 @@ func (w *Workspace) checkClientIDLocked(st *wsState) {
 
 // maybeSnapshotLocked starts a background snapshot when the thresholds are
 // reached. The state is encoded under the lock, so it is exactly the state
-// as of st.lsn; writing it happens outside.
+// as of st.assigned; writing it happens outside, once that is durable.
 func (w *Workspace) maybeSnapshotLocked(st *wsState) {
 	o := w.s.opts
 	due := (o.SnapshotRecords > 0 && st.sinceRecords >= o.SnapshotRecords) ||
@@ -348,11 +482,20 @@ func (w *Workspace) maybeSnapshotLocked(st *wsState) {
 	if !due || st.snapping.Load() {
 		return
 	}
-	data, lsn := st.doc.EncodeStateAsUpdate(nil), st.lsn
+	// The document holds every assigned record: the snapshot is of
+	// st.assigned, written once that record is durable.
+	data, lsn := st.doc.EncodeStateAsUpdate(nil), st.assigned
+	wait := st.lastPending
+	if lsn == st.lsn {
+		wait = oplog.PendingDone(lsn)
+	}
 	st.sinceRecords, st.sinceBytes = 0, 0
 	st.snapping.Store(true)
 	st.snapWG.Go(func() {
 		defer st.snapping.Store(false)
+		if _, err := wait.Wait(context.Background()); err != nil {
+			return // the append failed: reported by its writer
+		}
 		if err := w.writeSnapshot(st.log, lsn, data); err != nil {
 			o.Logger.Error("engine: background snapshot", "workspace", w.name, "lsn", lsn, "err", err)
 		}
@@ -379,6 +522,9 @@ func (w *Workspace) Snapshot(ctx context.Context) (oplog.LSN, error) {
 	defer w.release()
 	w.mu.Lock()
 	st, err := w.ensureLocked()
+	if err == nil && !w.drainLocked(st) {
+		err = st.broken
+	}
 	if err != nil {
 		w.mu.Unlock()
 		return 0, err
@@ -456,6 +602,9 @@ func (w *Workspace) withDoc(ctx context.Context, fn func(st *wsState) error) err
 	st, err := w.ensureLocked()
 	if err != nil {
 		return err
+	}
+	if !w.drainLocked(st) {
+		return st.broken
 	}
 	return fn(st)
 }

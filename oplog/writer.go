@@ -153,6 +153,70 @@ func (l *Log) AppendBatch(ctx context.Context, recs []Record) (LSN, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
+	p, err := l.begin(recs)
+	if err != nil {
+		return 0, err
+	}
+	return p.Wait(ctx)
+}
+
+// Pending is an append whose LSN is assigned and whose record is queued
+// for the committer, but whose durability is not known yet: Wait says.
+type Pending struct {
+	b     *batch
+	first LSN
+}
+
+// PendingDone returns a Pending that is already durable at lsn: its Wait
+// returns lsn at once.
+func PendingDone(lsn LSN) Pending { return Pending{b: doneBatch, first: lsn} }
+
+var doneBatch = func() *batch {
+	b := &batch{done: make(chan struct{})}
+	close(b.done)
+	return b
+}()
+
+// LSN is the LSN assigned to the (first) record.
+func (p Pending) LSN() LSN { return p.first }
+
+// Wait returns the LSN once the Durability mode is met for the record, or
+// the append's error, like Append. Pendings complete in LSN order: when
+// Wait returns nil, every record before this one is durable too. If ctx is
+// done first, Wait returns ctx.Err() and the record may still be written;
+// Wait may be called again.
+func (p Pending) Wait(ctx context.Context) (LSN, error) {
+	select {
+	case <-p.b.done:
+	case <-ctx.Done():
+		select {
+		case <-p.b.done:
+		default:
+			return 0, ctx.Err()
+		}
+	}
+	if p.b.err != nil {
+		return 0, p.b.err
+	}
+	return p.first, nil
+}
+
+// AppendAsync assigns rec its LSN and queues it for the committer without
+// waiting for durability: Pending.Wait does that. It lets a caller that
+// must order appends under its own lock (the engine integrates updates and
+// logs them in the same order) release that lock before the fsync, so
+// concurrent callers share it (group commit). rec.Data must not be
+// modified until Wait returns. Errors are those of Append that are known
+// before the write: record too large, origin too long, log closed or
+// failed.
+func (l *Log) AppendAsync(rec Record) (Pending, error) {
+	recs := []Record{rec}
+	return l.begin(recs)
+}
+
+// begin validates recs, assigns their LSNs and adds them to the pending
+// batch, waking the committer if enough appenders are waiting.
+func (l *Log) begin(recs []Record) (Pending, error) {
 	var one [1]uint32
 	crcs := one[:]
 	if len(recs) > 1 {
@@ -162,10 +226,10 @@ func (l *Log) AppendBatch(ctx context.Context, recs []Record) (LSN, error) {
 	for i := range recs {
 		r := &recs[i]
 		if len(r.Data) > l.opts.MaxRecordSize {
-			return 0, fmt.Errorf("%w: %d bytes, limit %d", ErrRecordTooLarge, len(r.Data), l.opts.MaxRecordSize)
+			return Pending{}, fmt.Errorf("%w: %d bytes, limit %d", ErrRecordTooLarge, len(r.Data), l.opts.MaxRecordSize)
 		}
 		if len(r.Origin) > MaxOriginLen {
-			return 0, fmt.Errorf("%w: %d bytes, limit %d", ErrOriginTooLong, len(r.Origin), MaxOriginLen)
+			return Pending{}, fmt.Errorf("%w: %d bytes, limit %d", ErrOriginTooLong, len(r.Origin), MaxOriginLen)
 		}
 		if r.Time == 0 && now == 0 {
 			now = l.opts.Clock().UnixNano()
@@ -177,11 +241,11 @@ func (l *Log) AppendBatch(ctx context.Context, recs []Record) (LSN, error) {
 	switch {
 	case l.mu.closing:
 		l.mu.Unlock()
-		return 0, ErrClosed
+		return Pending{}, ErrClosed
 	case l.mu.failed != nil:
 		err := l.mu.failed
 		l.mu.Unlock()
-		return 0, err
+		return Pending{}, err
 	}
 	b := l.pendingLocked()
 	first := l.mu.next
@@ -204,20 +268,7 @@ func (l *Log) AppendBatch(ctx context.Context, recs []Record) (LSN, error) {
 	if kick {
 		l.wake()
 	}
-
-	select {
-	case <-b.done:
-	case <-ctx.Done():
-		select {
-		case <-b.done:
-		default:
-			return 0, ctx.Err()
-		}
-	}
-	if b.err != nil {
-		return 0, b.err
-	}
-	return first, nil
+	return Pending{b: b, first: first}, nil
 }
 
 // Sync fsyncs every record appended so far, whatever the Durability mode.
