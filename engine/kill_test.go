@@ -20,13 +20,18 @@ var engineKillRounds = flag.Int("engine.kill.rounds", 3, "rounds of TestEngineSI
 
 const engineKillChildEnv = "OCTOBASE_ENGINE_KILL_DIR"
 
-const killWriter = 99 // the client id of the child's edits
+const killWriter = 99 // the client id of the child's first writer's edits
+
+// killWriters is how many goroutines of the child write at once (each as
+// client killWriter+k into text "t<k>"), so records are group-committed.
+const killWriters = 4
 
 // TestEngineSIGKILL applies updates through Workspace.Apply in a child
-// process (this test binary re-executed) and kills it with SIGKILL at a
-// random moment. The child reports the clock of its edits after each
-// acknowledged Apply; after reopening the store, the workspace must hold at
-// least every acknowledged edit, in order, and nothing else. Rounds reuse
+// process (this test binary re-executed), from killWriters concurrent
+// writers sharing fsyncs, and kills it with SIGKILL at a random moment. The
+// child reports each writer's clock after each acknowledged Apply; after
+// reopening the store, the workspace must hold at least every acknowledged
+// edit of every writer, in order, and nothing else. Rounds reuse
 // the directory, so each recovery (snapshot + log tail) builds on the last.
 func TestEngineSIGKILL(t *testing.T) {
 	if os.Getenv(engineKillChildEnv) != "" {
@@ -34,7 +39,7 @@ func TestEngineSIGKILL(t *testing.T) {
 	}
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
-	maxAcked := uint32(0)
+	var maxAcked [killWriters]uint32
 	for round := range *engineKillRounds {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestEngineKillChild$", "-test.count=1")
 		cmd.Env = append(os.Environ(), engineKillChildEnv+"="+dir)
@@ -55,10 +60,11 @@ func TestEngineSIGKILL(t *testing.T) {
 			defer close(done)
 			sc := bufio.NewScanner(out)
 			for sc.Scan() {
+				var k int
 				var clock uint32
-				if n, _ := fmt.Sscanf(sc.Text(), "ACK %d", &clock); n == 1 {
+				if n, _ := fmt.Sscanf(sc.Text(), "ACK %d %d", &k, &clock); n == 2 && k >= 0 && k < killWriters {
 					mu.Lock()
-					acked = max(acked, clock)
+					acked[k] = max(acked[k], clock)
 					mu.Unlock()
 					once.Do(func() { close(first) })
 				}
@@ -95,16 +101,18 @@ func TestEngineSIGKILL(t *testing.T) {
 		if err := d.ApplyUpdate(state, nil); err != nil {
 			t.Fatal(err)
 		}
-		got := d.StateVector()[killWriter]
-		if got < maxAcked {
-			t.Fatalf("round %d: workspace has %d edits of the writer, %d were acknowledged", round, got, maxAcked)
+		for k := range killWriters {
+			got := d.StateVector()[killWriter+uint64(k)]
+			if got < maxAcked[k] {
+				t.Fatalf("round %d: workspace has %d edits of writer %d, %d were acknowledged", round, got, k, maxAcked[k])
+			}
+			txt, _ := d.GetText(fmt.Sprint("t", k))
+			if want := killText(int(got)); txt.String() != want {
+				t.Fatalf("round %d: text of writer %d is not the expected prefix (%d units)", round, k, txt.Len())
+			}
+			t.Logf("round %d: writer %d: %d acknowledged, %d recovered", round, k, maxAcked[k], got)
+			maxAcked[k] = got
 		}
-		txt, _ := d.GetText("t")
-		if want := killText(int(got)); txt.String() != want {
-			t.Fatalf("round %d: text is not the expected prefix (%d units)", round, txt.Len())
-		}
-		t.Logf("round %d: %d acknowledged, %d recovered", round, maxAcked, got)
-		maxAcked = got
 	}
 }
 
@@ -117,8 +125,9 @@ func killText(n int) string {
 	return b.String()
 }
 
-// TestEngineKillChild is the child of TestEngineSIGKILL: it appends one
-// character per update, forever, reporting each acknowledged clock.
+// TestEngineKillChild is the child of TestEngineSIGKILL: killWriters
+// goroutines append one character per update to their own text, forever,
+// each reporting its acknowledged clocks.
 func TestEngineKillChild(t *testing.T) {
 	dir := os.Getenv(engineKillChildEnv)
 	if dir == "" {
@@ -137,13 +146,24 @@ func TestEngineKillChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var mu sync.Mutex // stdout lines
+	errs := make(chan error, killWriters)
+	for k := range killWriters {
+		go func() { errs <- killWrite(ctx, w, state, k, &mu) }()
+	}
+	t.Fatal(<-errs)
+}
+
+// killWrite is one writer of TestEngineKillChild.
+func killWrite(ctx context.Context, w *Workspace, state []byte, k int, mu *sync.Mutex) error {
 	// The state holds our own earlier edits: keep the id (yjs would pick a
 	// new one, seeing its id in a remote update).
-	d := crdt.MustNewDoc(crdt.Options{ClientID: killWriter, NewClientID: func(old uint64) uint64 { return old }})
+	id := killWriter + uint64(k)
+	d := crdt.MustNewDoc(crdt.Options{ClientID: id, NewClientID: func(old uint64) uint64 { return old }})
 	if err := d.ApplyUpdate(state, nil); err != nil {
-		t.Fatal(err)
+		return err
 	}
-	txt, _ := d.GetText("t")
+	txt, _ := d.GetText(fmt.Sprint("t", k))
 	var pending []byte
 	d.OnUpdate(func(u []byte, tx *crdt.Txn) {
 		if tx.Local {
@@ -152,11 +172,13 @@ func TestEngineKillChild(t *testing.T) {
 	})
 	for i := txt.Len(); ; i++ {
 		if err := txt.Insert(nil, i, string(rune('a'+i%26)), nil); err != nil {
-			t.Fatal(err)
+			return err
 		}
 		if _, err := w.Apply(ctx, pending, "kill-test"); err != nil {
-			t.Fatal(err)
+			return err
 		}
-		fmt.Printf("ACK %d\n", i+1)
+		mu.Lock()
+		fmt.Printf("ACK %d %d\n", k, i+1)
+		mu.Unlock()
 	}
 }
