@@ -66,9 +66,17 @@ func (b *Blocks) touch(ids ...BlockID) {
 		return
 	}
 	for _, id := range ids {
-		if id != "" {
-			b.tr.updated.Set(b.tx, string(id), b.now)
+		if id == "" {
+			continue
 		}
+		// Once per block and millisecond: every Set replaces the previous
+		// item, leaving a deletion every peer keeps in its delete set.
+		if v, ok := b.tr.updated.Get(string(id)); ok {
+			if _, isNum := v.(float64); isNum && toMillis(v) == b.now {
+				continue
+			}
+		}
+		b.tr.updated.Set(b.tx, string(id), b.now)
 	}
 }
 
@@ -304,7 +312,13 @@ func childrenArray(tx *crdt.Txn, bm *crdt.Map) *crdt.Array {
 // `removed` of its current children: negative means last.
 func childIndex(bm *crdt.Map, index, removed int) (int, error) {
 	v, _ := bm.Get(keyChildren)
-	n := len(readChildren(v)) - removed
+	var n int
+	if a, ok := v.(*crdt.Array); ok {
+		n = a.Len() // positions in the array, which Insert takes
+	} else {
+		n = len(readChildren(v))
+	}
+	n -= removed
 	if index < 0 {
 		return n, nil
 	}
