@@ -96,6 +96,19 @@ dist: go-deps ## release binaries of octobase for every target in internal/cross
 		GOOS=$$os GOARCH=$$arch CGO_ENABLED=0 $(GO) build -trimpath -o dist/octobase-$$os-$$arch$$ext ./cmd/octobase; \
 	done
 
+# The C library (docs/embedding.md) for the host, with its header, and the
+# WebAssembly module with what Node.js needs to load it.
+.PHONY: lib
+lib: go-deps ## build liboctobase (shared + static) and octobase.wasm into dist/lib
+	@mkdir -p dist/lib
+	@case "$$($(GO) env GOOS)" in darwin) ext=dylib;; windows) ext=dll;; *) ext=so;; esac; \
+		echo "CGO_ENABLED=1 $(GO) build -buildmode=c-shared -o dist/lib/liboctobase.$$ext ./cmd/liboctobase"; \
+		CGO_ENABLED=1 $(GO) build -buildmode=c-shared -o dist/lib/liboctobase.$$ext ./cmd/liboctobase
+	CGO_ENABLED=1 $(GO) build -buildmode=c-archive -o dist/lib/liboctobase.a ./cmd/liboctobase
+	cp cmd/liboctobase/octobase.h bindings/python/octobase.py bindings/js/octobase.cjs dist/lib/
+	GOOS=js GOARCH=wasm CGO_ENABLED=0 $(GO) build -trimpath -o dist/lib/octobase.wasm ./cmd/octobase-wasm
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" dist/lib/
+
 .PHONY: bench-go
 bench-go: deps ## Go micro-benchmarks (BENCH=regexp, PKGS=...)
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(PKGS)
