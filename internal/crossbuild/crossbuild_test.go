@@ -26,7 +26,7 @@ func TestCrossCompile(t *testing.T) {
 	for _, target := range Targets {
 		goos, goarch, _ := strings.Cut(target, "/")
 		t.Run(strings.ReplaceAll(target, "/", "-"), func(t *testing.T) {
-			pkgs := []string{"./engine/...", "./oplog/...", "./index/...", "./query/...", "./replication/..."}
+			pkgs := []string{"./engine/...", "./oplog/...", "./index/...", "./query/...", "./replication/...", "./bindings/ffi"}
 			out := filepath.Join(t.TempDir(), "octobase")
 			cmd := exec.Command(goBin, "build", "-o", out, "./cmd/octobase")
 			cmd.Dir = root
