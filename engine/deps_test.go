@@ -15,6 +15,7 @@ func TestDeps(t *testing.T) {
 			"octobase/engine/crdt", "octobase/engine/lib0", "octobase/oplog", "octobase/index",
 			// Through oplog and (later) index:
 			"github.com/klauspost/compress", "github.com/RoaringBitmap/roaring", "github.com/bits-and-blooms/bitset",
+			"golang.org/x/sys/cpu", // roaring's CPU feature detection
 		},
 
 		ForbiddenDeps: []string{

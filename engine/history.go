@@ -187,7 +187,8 @@ func (w *Workspace) ReadAt(ctx context.Context, lsn oplog.LSN) (*ReadView, error
 	return rv, err
 }
 
-// clone returns an independent copy of v (blocks are immutable and shared).
+// clone returns an independent copy of v (blocks are immutable and shared;
+// so is the index snapshot). The caller holds v.mu, at least for reading.
 func (v *views) clone() *views {
 	c := &views{lsn: v.lsn, spaces: make(map[string]*spaceView, len(v.spaces)),
 		updated: maps.Clone(v.updated), meta: maps.Clone(v.meta)}
@@ -196,7 +197,9 @@ func (v *views) clone() *views {
 		for t, src := range sv.backlinks {
 			bl[t] = maps.Clone(src)
 		}
-		c.spaces[id] = &spaceView{blocks: maps.Clone(sv.blocks), backlinks: bl}
+		cs := &spaceView{blocks: maps.Clone(sv.blocks), backlinks: bl}
+		v.shareIndex(sv, cs) // the same LSN: share the index snapshot
+		c.spaces[id] = cs
 	}
 	return c
 }

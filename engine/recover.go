@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"octobase/engine/crdt"
+	"octobase/index"
 	"octobase/oplog"
 	"octobase/oplog/vfs"
 )
@@ -77,7 +78,16 @@ func (w *Workspace) recover(st *wsState) error {
 	}
 	st.tr = newTracker(doc)
 	st.tr.checkRoots()
-	st.views = buildViews(st.tr, base)
+	// Indexes persisted at the snapshot's LSN (engine/index.go) are
+	// loaded; those missing, stale or damaged are rebuilt from the views.
+	var loaded map[string]*index.Index
+	if base > 0 {
+		var err error
+		if loaded, err = loadIndexes(w.s.opts.FS, w.dir, base); err != nil {
+			w.s.opts.Logger.Warn("engine: persisted index ignored; rebuilding it", "workspace", w.name, "err", err)
+		}
+	}
+	st.views = buildViewsWith(st.tr, base, loaded)
 	st.tr.on = true
 	st.lsn = base
 

@@ -1,11 +1,14 @@
 package engine
 
 import (
+	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"sync"
 
 	"octobase/engine/crdt"
+	"octobase/index"
 	"octobase/oplog"
 )
 
@@ -21,11 +24,31 @@ type views struct {
 	spaces  map[string]*spaceView
 	updated map[BlockID]int64
 	meta    map[string]any
+
+	skipIndex bool // apply leaves the indexes alone (while building; always if noIndex)
+	noIndex   bool // a Replica's views keep no index: ReadView.Index returns nil
 }
 
 type spaceView struct {
 	blocks    map[BlockID]*block
 	backlinks map[BlockID]map[BlockID]struct{} // target → sources
+
+	// ix is the space's roaring-bitmap index (engine/index.go), kept in
+	// step with blocks: apply queues each changed block's new entry in
+	// pending, and the queue is applied as one batch when the index is
+	// read or the queue is long (flushIndex). It is nil in a copy made by
+	// clone; then ReadView.Index builds one on first use (lazy).
+	ix    *index.Index
+	ixErr error // the index refused a change (an empty block id): no index
+	// pending is appended to under views.mu held for writing, and
+	// applied and emptied under ixMu with views.mu held at least for
+	// reading, so concurrent readers flush it once.
+	pending []index.BlockChange
+	ixMu    sync.Mutex
+	lazy    struct {
+		once sync.Once
+		snap *index.Snapshot
+	}
 }
 
 func newViews() *views {
@@ -35,7 +58,7 @@ func newViews() *views {
 func (v *views) space(id string) *spaceView {
 	sv := v.spaces[id]
 	if sv == nil {
-		sv = &spaceView{blocks: map[BlockID]*block{}, backlinks: map[BlockID]map[BlockID]struct{}{}}
+		sv = &spaceView{blocks: map[BlockID]*block{}, backlinks: map[BlockID]map[BlockID]struct{}{}, ix: index.New()}
 		v.spaces[id] = sv
 	}
 	return sv
@@ -45,8 +68,34 @@ func (v *views) space(id string) *spaceView {
 // every tracked space: what recovery does after loading a snapshot, what
 // ReadAt does, and what tests compare the incremental views against.
 func buildViews(tr *tracker, lsn oplog.LSN) *views {
+	return buildViewsWith(tr, lsn, nil)
+}
+
+// buildViewsWith is buildViews that takes the index of the spaces in
+// loaded as given (recovery loaded them from files at lsn) and builds the
+// others' from the blocks, one batch per space.
+func buildViewsWith(tr *tracker, lsn oplog.LSN, loaded map[string]*index.Index) *views {
+	return buildViewsIndexed(tr, lsn, loaded, true)
+}
+
+func buildViewsIndexed(tr *tracker, lsn oplog.LSN, loaded map[string]*index.Index, indexed bool) *views {
 	v := newViews()
 	v.lsn = lsn
+	v.skipIndex, v.noIndex = true, !indexed
+	defer func() {
+		if v.noIndex {
+			return
+		}
+		v.skipIndex = false
+		for id, sv := range v.spaces {
+			if ix := loaded[id]; ix != nil {
+				sv.ix = ix
+				continue
+			}
+			ix, err := buildIndex(sv, v.updated, lsn)
+			sv.ix, sv.ixErr = ix, err
+		}
+	}()
 	d := delta{lsn: lsn}
 	for id, sm := range tr.spaces {
 		v.space(id)
@@ -65,6 +114,9 @@ func buildViews(tr *tracker, lsn oplog.LSN) *views {
 		for _, k := range tr.meta.Keys() {
 			d.meta = append(d.meta, readMeta(tr.meta, k))
 		}
+	}
+	for id := range loaded {
+		v.space(id)
 	}
 	v.apply(&d)
 	return v
@@ -163,9 +215,14 @@ func makeDelta(tr *tracker, v *views, t *touches, lsn oplog.LSN, ahead map[touch
 	return d
 }
 
-// apply applies d; the caller holds mu (or owns v alone).
+// apply applies d, and the same change to the indexes (engine/index.go);
+// the caller holds mu (or owns v alone).
 func (v *views) apply(d *delta) {
+	var reindex []indexKey
 	for _, op := range d.blocks {
+		if !v.skipIndex {
+			reindex = append(reindex, indexKey{op.space, op.id})
+		}
 		sv := v.space(op.space)
 		if old := sv.blocks[op.id]; old != nil {
 			for _, t := range old.links {
@@ -197,6 +254,11 @@ func (v *views) apply(d *delta) {
 		} else {
 			v.updated[op.id] = op.ms
 		}
+		for id, sv := range v.spaces {
+			if !v.skipIndex && sv.blocks[op.id] != nil {
+				reindex = append(reindex, indexKey{id, op.id})
+			}
+		}
 	}
 	for _, op := range d.meta {
 		if op.del {
@@ -208,6 +270,7 @@ func (v *views) apply(d *delta) {
 	if d.lsn > v.lsn {
 		v.lsn = d.lsn
 	}
+	v.applyIndex(reindex)
 }
 
 // ReadView is a read-only view of a workspace's blocks in one space, as of
@@ -337,3 +400,86 @@ func (r *ReadView) Backlinks(id BlockID) []BlockID {
 
 // Meta returns the workspace metadata (space:meta) as plain values.
 func (r *ReadView) Meta() map[string]any { return maps.Clone(r.v.meta) }
+
+// A Replica is a private copy of a workspace's state (document and
+// materialized views) that its owner advances one record at a time with
+// the Changes of a Subscription. Filtered change
+// streams use it to evaluate predicates exactly at each change's LSN,
+// before and after the change, whether the change comes from history or
+// is live: the state never depends on how far the workspace has moved on.
+//
+// A Replica costs a copy of the workspace's document and views in memory
+// (no index: its views' Index returns nil), and each Apply what the record
+// changed. It is not safe for concurrent use.
+type Replica struct {
+	doc *crdt.Doc
+	tr  *tracker
+	v   *views
+}
+
+// OpenReplica returns a Replica holding the state right after record lsn
+// (0: the empty workspace), rebuilt from the nearest snapshot at or before
+// lsn plus the log. Errors as for ReadAt.
+func (w *Workspace) OpenReplica(ctx context.Context, lsn oplog.LSN) (*Replica, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	w.acquire()
+	defer w.release()
+	var r *Replica
+	err := retryClosed(ctx, func() error {
+		l, last, _, err := w.openLog()
+		if err != nil {
+			return err
+		}
+		if lsn > last {
+			return fmt.Errorf("engine: replica at %d, last is %d: %w", lsn, last, ErrFuture)
+		}
+		if err := reconstructible(l, lsn); err != nil {
+			return fmt.Errorf("engine: replica at %d: %w", lsn, err)
+		}
+		doc, _, err := scratchAt(l, lsn, false)
+		if err != nil {
+			return err
+		}
+		tr := newTracker(doc)
+		tr.checkRoots()
+		v := buildViewsIndexed(tr, lsn, nil, false)
+		tr.on = true
+		r = &Replica{doc: doc, tr: tr, v: v}
+		return nil
+	})
+	return r, err
+}
+
+// LSN returns the position of the replica's state: every record up to it
+// is applied.
+func (r *Replica) LSN() oplog.LSN { return r.v.lsn }
+
+// View returns a view of the replica's default space. It reads the
+// replica's state at the time of each call, so it is valid until the next
+// Apply changes it.
+func (r *Replica) View() *ReadView { return &ReadView{v: r.v, space: DefaultSpace} }
+
+// Apply integrates ch, the change of the record right after the replica's
+// state (ch.LSN must be LSN()+1), from ch.Update. If before is not nil it
+// is called once the document holds the change but the views still show
+// the state before it, with that view (valid only during the call) and the
+// changes of blocks the record made, as Subscribe reports them. After
+// Apply, View shows the state right after the record.
+func (r *Replica) Apply(ch Change, before func(v *ReadView, blocks []BlockChange)) error {
+	if ch.LSN != r.v.lsn+1 {
+		return fmt.Errorf("engine: replica at %d cannot apply record %d", r.v.lsn, ch.LSN)
+	}
+	if err := r.doc.ApplyUpdate(ch.Update, ch.Origin); err != nil {
+		return fmt.Errorf("%w: record %d: %w", ErrBadState, ch.LSN, err)
+	}
+	r.tr.checkRoots()
+	t := r.tr.take()
+	d := makeDelta(r.tr, r.v, &t, ch.LSN, nil)
+	if before != nil {
+		before(r.View(), r.tr.changes(&t))
+	}
+	r.v.apply(d)
+	return nil
+}

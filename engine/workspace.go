@@ -131,6 +131,8 @@ func (w *Workspace) closeStateLocked() error {
 	if st.broken == nil && st.sinceRecords > 0 && st.lsn > 0 {
 		if err := w.writeSnapshot(st.log, st.lsn, st.doc.EncodeStateAsUpdate(nil)); err != nil {
 			w.s.opts.Logger.Error("engine: snapshot on close", "workspace", w.name, "lsn", st.lsn, "err", err)
+		} else {
+			w.persistIndexes(st.lsn, st.indexesAt(st.lsn))
 		}
 	}
 	err := st.log.Close()
@@ -484,11 +486,13 @@ func (w *Workspace) maybeSnapshotLocked(st *wsState) {
 	}
 	// The document holds every assigned record: the snapshot is of
 	// st.assigned, written once that record is durable.
-	data, lsn := st.doc.EncodeStateAsUpdate(nil), st.assigned
-	wait := st.lastPending
-	if lsn == st.lsn {
-		wait = oplog.PendingDone(lsn)
+	// (During recovery st.assigned is not set yet: st.lsn is the state.)
+	data, lsn := st.doc.EncodeStateAsUpdate(nil), max(st.assigned, st.lsn)
+	wait := oplog.PendingDone(lsn)
+	if st.assigned > st.lsn {
+		wait = st.lastPending
 	}
+	ix := st.indexesAt(lsn) // nil while records are in flight
 	st.sinceRecords, st.sinceBytes = 0, 0
 	st.snapping.Store(true)
 	st.snapWG.Go(func() {
@@ -498,7 +502,9 @@ func (w *Workspace) maybeSnapshotLocked(st *wsState) {
 		}
 		if err := w.writeSnapshot(st.log, lsn, data); err != nil {
 			o.Logger.Error("engine: background snapshot", "workspace", w.name, "lsn", lsn, "err", err)
+			return
 		}
+		w.persistIndexes(lsn, ix)
 	})
 }
 
@@ -530,6 +536,7 @@ func (w *Workspace) Snapshot(ctx context.Context) (oplog.LSN, error) {
 		return 0, err
 	}
 	data, lsn, l := st.doc.EncodeStateAsUpdate(nil), st.lsn, st.log
+	ix := st.indexesAt(lsn)
 	st.sinceRecords, st.sinceBytes = 0, 0
 	w.mu.Unlock()
 	if lsn == 0 {
@@ -538,7 +545,11 @@ func (w *Workspace) Snapshot(ctx context.Context) (oplog.LSN, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	return lsn, w.writeSnapshot(l, lsn, data)
+	if err := w.writeSnapshot(l, lsn, data); err != nil {
+		return lsn, err
+	}
+	w.persistIndexes(lsn, ix)
+	return lsn, nil
 }
 
 // views returns the live views, opening the workspace if needed.

@@ -5,18 +5,24 @@
 //
 // # What it owns
 //
-// The language, and a first planner and executor. Exec runs a bound SELECT
-// over a Source (a consumer-defined read view: FromView adapts an
-// engine.ReadView, NewWorkspaceSource a workspace with AS OF history,
-// NewMemSource blocks in memory). Predicates on type, creator, parent, ids,
+// The language, a first planner and executor, and filtered change
+// streams. Exec runs a bound SELECT over a Source (a consumer-defined read
+// view: FromView copies an engine.ReadView, NewViewSource reads one in
+// place, NewWorkspaceSource adds AS OF history, NewMemSource holds blocks
+// in memory); the engine's sources use the index the engine maintains
+// (engine.ReadView.Index), never build one. OpenTail and TailStmt run TAIL:
+// a change stream filtered by a compiled predicate, evaluated on the state
+// right before and right after each change (tail.go; docs/oql.md, section
+// "Change streams"). Predicates on type, creator, parent, ids,
 // links and created/updated times are answered with the index package's
 // roaring bitmaps (plan.go: every plan node holds "sure" and "maybe" rows);
 // the remaining candidates are filtered by the compiled WHERE (eval.go, the
 // reference semantics). A scan with the same filter is the reference
 // evaluation, and the model test requires both to agree. The mapping is
-// described in docs/oql.md, section "Evaluation". Filters of change streams
-// use ParseExpr and Compile: query compiles them, the caller applies them
-// to what the engine publishes, so engine never imports query.
+// described in docs/oql.md, section "Evaluation". Change streams are built
+// on engine.Workspace.Subscribe and an engine.Replica: query compiles the
+// filter and applies it to what the engine publishes, so engine never
+// imports query.
 //
 // # Use
 //
@@ -57,7 +63,8 @@
 // safe for concurrent use; every function of the package may be called from
 // many goroutines. ASTs are immutable by convention: Bind copies, and the
 // copy shares Field and Literal nodes with its input. Exec may run many
-// statements over one Source at once: MemSource and WorkspaceSource build
-// their index once (sync.Once) and are read-only afterwards; index
-// snapshots are immutable.
+// statements over one Source at once: MemSource builds its index once
+// (sync.Once) and is read-only afterwards; index snapshots are immutable.
+// A TailStream's channel may be read from any goroutine; its Close and Err
+// are safe for concurrent use.
 package query

@@ -50,7 +50,7 @@ func execScan(ctx context.Context, stmt Stmt, src Source) (*Result, error) {
 func execute(ctx context.Context, stmt Stmt, src Source, useIndex bool) (*Result, error) {
 	sel, ok := stmt.(*Select)
 	if !ok {
-		return nil, fmt.Errorf("%w: TAIL is a change stream; compile its WHERE with ParseExpr and Compile", ErrUnsupported)
+		return nil, fmt.Errorf("%w: TAIL is a change stream; run it with TailStmt or OpenTail", ErrUnsupported)
 	}
 	if NumParams(sel) > 0 {
 		return nil, &Error{Pos: sel.At, Msg: fmt.Sprintf("statement has %d unbound parameters (use Bind)", NumParams(sel))}

@@ -82,13 +82,32 @@ func (p *planner) node(e Expr) (*PlanNode, error) {
 			terms, access = e.(*Or).Terms, "or"
 		}
 		n := &PlanNode{Expr: e, Access: access}
-		var sure, possible *roaring.Bitmap
-		for i, t := range terms {
+		exact := true
+		for _, t := range terms {
 			c, err := p.node(t)
 			if err != nil {
 				return nil, err
 			}
 			n.Children = append(n.Children, c)
+			exact = exact && c.Maybe.IsEmpty()
+		}
+		if exact {
+			// Every term is exact: one intersection (union) of the sure
+			// rows, smallest first, without copying the terms.
+			sures := make([]*roaring.Bitmap, len(n.Children))
+			for i, c := range n.Children {
+				sures[i] = c.Sure
+			}
+			if access == "and" {
+				n.Sure = roaring.FastAnd(sures...)
+			} else {
+				n.Sure = roaring.FastOr(sures...)
+			}
+			n.Maybe = roaring.New()
+			return n, nil
+		}
+		var sure, possible *roaring.Bitmap
+		for i, c := range n.Children {
 			cp := roaring.Or(c.Sure, c.Maybe)
 			switch {
 			case i == 0:

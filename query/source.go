@@ -2,7 +2,6 @@ package query
 
 import (
 	"context"
-	"errors"
 	"sort"
 	"sync"
 	"time"
@@ -69,9 +68,10 @@ type MemSource struct {
 	byID   map[string]int
 	noIdx  bool
 
-	once sync.Once
-	snap *index.Snapshot
-	err  error
+	once   sync.Once
+	snap   *index.Snapshot
+	preset bool // snap was given (FromView): never build one
+	err    error
 }
 
 var _ Source = (*MemSource)(nil)
@@ -120,6 +120,9 @@ func (s *MemSource) Index() *index.Snapshot {
 	if s.noIdx {
 		return nil
 	}
+	if s.preset {
+		return s.snap
+	}
 	s.once.Do(func() {
 		ix := index.New()
 		changes := make([]index.BlockChange, 0, len(s.blocks))
@@ -139,25 +142,52 @@ func (s *MemSource) Index() *index.Snapshot {
 // FromView copies the blocks of an engine read view into a MemSource (the
 // view of Workspace.View is valid only inside its callback; the copy is
 // not). Prop values are shared with the view, which never modifies them.
+// Its index is the one the engine maintains for the view (ReadView.Index,
+// an immutable snapshot at the view's LSN): nothing is rebuilt.
 func FromView(v *engine.ReadView) *MemSource {
 	ids := v.IDs()
 	blocks := make([]Block, 0, len(ids))
 	for _, id := range ids {
-		bv, ok := v.Get(id)
-		if !ok {
-			continue
+		if b, ok := blockOf(v, id); ok {
+			blocks = append(blocks, b)
 		}
-		var links []string
-		for _, l := range v.Links(id) {
-			links = append(links, string(l))
-		}
-		blocks = append(blocks, Block{
-			ID: string(bv.ID), Type: bv.Flavour, Creator: bv.Creator, Parent: string(bv.Parent),
-			Created: bv.Created, Updated: bv.Updated, Props: bv.Props, Links: links,
-		})
 	}
-	return NewMemSource(blocks)
+	m := NewMemSource(blocks)
+	m.snap, m.preset = v.Index(), true
+	return m
 }
+
+// ViewSource is a Source that reads an engine read view in place, without
+// copying it: blocks are converted when the executor reads them, and the
+// index is the engine's (ReadView.Index). It is valid as long as the view
+// is: forever for a view from Workspace.ReadAt, only inside the callback
+// for the live view of Workspace.View (run the statement there).
+type ViewSource struct {
+	v *engine.ReadView
+}
+
+var _ Source = ViewSource{}
+
+// NewViewSource returns a Source over v.
+func NewViewSource(v *engine.ReadView) ViewSource { return ViewSource{v: v} }
+
+// Blocks implements Source.
+func (s ViewSource) Blocks() []Block {
+	ids := s.v.IDs()
+	out := make([]Block, 0, len(ids))
+	for _, id := range ids {
+		if b, ok := blockOf(s.v, id); ok {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// Block implements Source.
+func (s ViewSource) Block(id string) (Block, bool) { return blockOf(s.v, engine.BlockID(id)) }
+
+// Index implements Source.
+func (s ViewSource) Index() *index.Snapshot { return s.v.Index() }
 
 // WorkspaceSource is a HistorySource over an engine workspace: the current
 // state copied from Workspace.View, and earlier ones from Workspace.ReadAt.
@@ -181,47 +211,23 @@ func NewWorkspaceSource(ctx context.Context, ws *engine.Workspace) (*WorkspaceSo
 	return &WorkspaceSource{MemSource: m, ws: ws}, nil
 }
 
-// AsOf implements HistorySource with Workspace.ReadAt.
+// AsOf implements HistorySource with Workspace.ReadAt, whose view (and its
+// index) the returned ViewSource reads in place.
 func (s *WorkspaceSource) AsOf(ctx context.Context, lsn uint64) (Source, error) {
 	v, err := s.ws.ReadAt(ctx, oplog.LSN(lsn))
 	if err != nil {
 		return nil, err
 	}
-	return FromView(v), nil
+	return NewViewSource(v), nil
 }
 
-// AsOfTime implements TimeHistorySource: it finds the last record logged
-// at or before t by replaying the change stream from the first record
-// (Workspace.Subscribe; the engine has no time index yet, so this costs a
-// replay of the history), then reads that position with ReadAt.
+// AsOfTime implements TimeHistorySource: the state after the last record
+// logged at or before t (Workspace.LSNAt, a binary search over the log's
+// record times), read with AsOf.
 func (s *WorkspaceSource) AsOfTime(ctx context.Context, t time.Time) (Source, error) {
-	last, err := s.ws.LastLSN(ctx)
+	at, err := s.ws.LSNAt(ctx, t)
 	if err != nil {
 		return nil, err
-	}
-	var at oplog.LSN
-	if last > 0 {
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		sub, err := s.ws.Subscribe(ctx, 1)
-		if err != nil {
-			return nil, err
-		}
-		defer sub.Close()
-		for c := range sub.C {
-			if c.Time.After(t) {
-				break
-			}
-			at = c.LSN
-			if c.LSN >= last {
-				break
-			}
-		}
-		if at < last {
-			if err := sub.Err(); err != nil && !errors.Is(err, context.Canceled) {
-				return nil, err
-			}
-		}
 	}
 	return s.AsOf(ctx, uint64(at))
 }
