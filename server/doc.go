@@ -1,20 +1,27 @@
-// Package server is the HTTP face of an OctoBase node. This first slice owns:
+// Package server is the HTTP face of an OctoBase node (docs/http-api.md):
 //
 //   - the y-websocket compatible sync endpoint, /sync/<workspace>, which speaks
 //     y-protocols (package replication/ysync) to y-websocket clients and
 //     applies their updates through engine.Workspace.Apply;
 //   - the update endpoints GET and POST /api/workspaces/{ws}/update (binary
-//     yjs v1 updates) and GET /healthz (docs/http-api.md).
-//
-// REST block CRUD, OQL queries, SSE change streams, auth and metrics are not
-// here yet.
+//     yjs v1 updates);
+//   - block CRUD as JSON under /api/workspaces/{ws}/blocks[/{id}]
+//     (engine.Workspace.Transact with engine.Blocks; reads from the
+//     materialized views);
+//   - OQL queries, POST /api/query (package query);
+//   - change streams as Server-Sent Events, GET /api/workspaces/{ws}/changes,
+//     filtered by an OQL predicate (query.OpenTail) and resumable with
+//     Last-Event-ID;
+//   - token auth (auth.go), limits (limits.go), GET /metrics (Prometheus text
+//     format, metrics.go) and GET /healthz.
 //
 // # Rooms and connections
 //
-// Every workspace with at least one WebSocket connection (or an HTTP POST in
-// flight) has a room: its connections, its awareness table (ysync.Awareness,
-// shared by the room's connections, never persisted) and the last LSN it
-// broadcast. A room is dropped when its last user leaves.
+// Every workspace with at least one WebSocket connection has a room: its
+// connections, its awareness table (ysync.Awareness, shared by the room's
+// connections, never persisted) and a subscription to the workspace's change
+// stream (engine.Workspace.Subscribe). A room is dropped, and its
+// subscription closed, when its last connection leaves.
 //
 // Each connection has a reader (the HTTP handler goroutine), a writer
 // goroutine draining a bounded queue (Options.SendQueue) and a pinger
@@ -22,34 +29,55 @@
 // queue is full is closed with status 1013 (try again later) instead of
 // making anyone wait for it.
 //
-// # Persist, then broadcast
+// # Persist, then broadcast, from the change stream
 //
-// An update from a client (SyncStep2 or Update) or from HTTP POST is applied
-// with Workspace.Apply, which returns once the op-log acknowledged it
-// (fsynced by default). Only then is [0,2,update] queued to every connection
-// of the room, the sender included as the reference server does. Apply and
-// the broadcast happen under the room's apply lock, so connections receive
-// updates in log order, and an update Apply reports as a pure duplicate (its
-// LSN is not newer than the last broadcast one) is not broadcast again.
+// An update from a client (SyncStep2 or Update), from HTTP POST or from the
+// block API is applied with Workspace.Apply or Transact, which return once
+// the op-log acknowledged it (fsynced by default). The server does not
+// broadcast it itself: each room's broadcaster goroutine reads the room's
+// subscription and queues [0,2,update] (engine.Change.Update, the exact
+// logged bytes) to every connection of the room, the sender included as the
+// reference server does. So an update applied by any path — this server,
+// another node's replication calling Workspace.Apply, a peer sync — reaches
+// the room's connections, in LSN order and exactly once (the engine's E6
+// guarantee: no gaps, no duplicates, only acknowledged records); a pure
+// duplicate is not logged and so not broadcast. A connection joining a
+// room syncs what came before with SyncStep1/SyncStep2; an update logged
+// between its room's subscription and its sync arrives twice, which the CRDT
+// ignores. If a room's stream ends while it still has connections (the
+// store closing, a workspace failure), they are closed with 1013 so that
+// they reconnect and resync.
 //
-// The broadcast uses the bytes the client sent, not the engine's change
-// stream: engine.Change does not carry update bytes. Updates applied by
-// another node (replication) therefore do not reach this node's WebSocket
-// clients yet; that needs the update bytes in engine.Change or a read of the
-// op-log record per change.
+// # Auth and limits
+//
+// With Options.Auth set, every endpoint but /healthz needs a token (Auth:
+// HMAC-SHA256 signed, expiring, for one workspace or "*", read or write
+// access), as an Authorization bearer header or, on WebSocket handshakes,
+// a token query parameter. HTTP answers 401 for a missing, invalid or
+// expired token and 403 for one that does not grant the workspace or the
+// access. A WebSocket is accepted and then closed with 4401 or 4403 (codes
+// y-websocket does not retry). A read-only token syncs down; its updates are
+// refused with a y-protocols permission-denied message and not applied.
+//
+// Limits: Options.MaxMessageSize (WebSocket close 1009, HTTP 413),
+// Options.MaxDocumentSize (close 4413, HTTP 413; the estimate is described
+// at docSize), Options.MaxConnections and MaxConnectionsPerWorkspace, which
+// count WebSocket connections and SSE streams (close 1013, HTTP 503 / 429).
 //
 // # Concurrency and lock order
 //
 // All Server methods are safe for concurrent use. Locks, in the order they
 // are taken (never the reverse):
 //
-//  1. room.applyMu: Workspace.Apply and the broadcast that follows it.
-//  2. Server.mu: the room map (never held while calling the engine; Close
-//     holds it while collecting connections under room.mu).
-//  3. room.mu: connections, the awareness table, each connection's awareness
+//  1. Server.mu: the room map, connection counts, size estimates (never held
+//     while calling the engine; Close holds it while collecting connections
+//     under room.mu).
+//  2. room.mu: connections, the awareness table, each connection's awareness
 //     ids.
-//  4. conn.kickMu: a leaf.
+//  3. conn.kickMu and docSize.mu: leaves.
 //
-// Goroutines: one awareness janitor per Server, and per connection its
-// handler (the reader), a writer and a pinger. Close waits for all of them.
+// Goroutines: one awareness janitor per Server, one broadcaster per room,
+// and per connection its handler (the reader), a writer and a pinger; SSE
+// streams run in their request's handler. Close waits for all but the SSE
+// handlers, which it ends (as StopStreams does).
 package server

@@ -31,6 +31,11 @@ type testEnv struct {
 // the test ends (or by stop).
 func startServer(t *testing.T, dir string, opts Options) *testEnv {
 	t.Helper()
+	return startServerTB(t, dir, opts)
+}
+
+func startServerTB(t testing.TB, dir string, opts Options) *testEnv {
+	t.Helper()
 	store, err := engine.Open(dir, &engine.Options{Durability: oplog.SyncNone, IdleTimeout: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +60,7 @@ func (e *testEnv) wsURL(ws string) string {
 }
 
 // testWriter sends logs to t.Log, ignoring writes after the test ended.
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 var logMu sync.Mutex
 
@@ -230,4 +235,11 @@ func docText(t *testing.T, update []byte, name string) string {
 		t.Fatal(err)
 	}
 	return x.String()
+}
+
+// received returns the messages the client got so far.
+func (sc *syncClient) received() []ysync.Message {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return append([]ysync.Message(nil), sc.msgs...)
 }

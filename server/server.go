@@ -27,6 +27,11 @@ const (
 	DefaultSendQueue      = 256
 	DefaultPingInterval   = 30 * time.Second
 	DefaultWriteTimeout   = 10 * time.Second
+
+	DefaultMaxDocumentSize            = 256 << 20
+	DefaultMaxConnections             = 10_000
+	DefaultMaxConnectionsPerWorkspace = 1_000
+	DefaultHeartbeatInterval          = 15 * time.Second
 )
 
 // closeGrace is how long Close waits for WebSocket close handshakes before
@@ -42,7 +47,7 @@ const awarenessCheckInterval = 3 * time.Second
 type Options struct {
 	// Logger receives connection and error logs. Nil discards them.
 	Logger *slog.Logger
-	// MaxMessageSize is the largest WebSocket message and HTTP update body
+	// MaxMessageSize is the largest WebSocket message and HTTP request body
 	// accepted, in bytes. A WebSocket client that sends more is closed with
 	// status 1009 (message too big); an HTTP body gets 413. Zero means
 	// DefaultMaxMessageSize (8 MiB).
@@ -61,11 +66,33 @@ type Options struct {
 	WriteTimeout time.Duration
 	// OriginPatterns, when non-empty, restricts the Origin of WebSocket
 	// handshakes (github.com/coder/websocket AcceptOptions.OriginPatterns).
-	// Empty accepts any origin, as the y-websocket reference server does
-	// (there is no auth yet, so there are no credentials to protect).
+	// Empty accepts any origin, as the y-websocket reference server does:
+	// tokens travel in the URL, not in cookies, so a foreign page cannot
+	// use a visitor's credentials.
 	OriginPatterns []string
-	// Now supplies the time for awareness bookkeeping. Nil means time.Now.
+	// Now supplies the time for awareness bookkeeping and token expiry.
+	// Nil means time.Now.
 	Now func() time.Time
+
+	// Auth, when non-nil, requires a token (auth.go) on every endpoint
+	// except /healthz. Nil serves without authentication: cmd/octobase
+	// allows that only on a loopback address.
+	Auth *Auth
+	// MaxDocumentSize refuses updates that would grow a workspace beyond
+	// this many bytes, by the estimate documented in doc.go (encoded state
+	// size when the server first touched the workspace plus the sum of the
+	// updates it applied since). Zero means DefaultMaxDocumentSize;
+	// negative means no limit.
+	MaxDocumentSize int64
+	// MaxConnections caps the WebSocket connections and SSE streams of
+	// the node; MaxConnectionsPerWorkspace those of one workspace. Zero
+	// means DefaultMaxConnections / DefaultMaxConnectionsPerWorkspace;
+	// negative means no limit.
+	MaxConnections             int
+	MaxConnectionsPerWorkspace int
+	// HeartbeatInterval is how often an idle SSE stream gets a comment
+	// line. Zero means DefaultHeartbeatInterval.
+	HeartbeatInterval time.Duration
 }
 
 // Server serves one engine.Store over HTTP and WebSocket. Create it with New;
@@ -78,16 +105,26 @@ type Server struct {
 
 	ctx    context.Context // canceled by Close; engine calls use it
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // the awareness janitor
-	connWG sync.WaitGroup // connection handlers
+	// streams is canceled by StopStreams and Close: it ends SSE streams.
+	streams     context.Context
+	stopStreams context.CancelFunc
+	wg          sync.WaitGroup // the awareness janitor and room broadcasters
+	connWG      sync.WaitGroup // connection handlers
 
 	overflows atomic.Int64 // connections closed for a full send queue
+	metrics   metrics
 
 	mu struct {
 		sync.Mutex
 		closed bool
 		rooms  map[string]*room
 		nextID uint64
+		// conns counts WebSocket connections and SSE streams, in total
+		// and per workspace (limits.go).
+		conns   int
+		wsConns map[string]int
+		// docSize is the document size estimate per workspace (limits.go).
+		docSize map[string]*docSize
 	}
 }
 
@@ -112,12 +149,37 @@ func New(store *engine.Store, opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.MaxDocumentSize == 0 {
+		opts.MaxDocumentSize = DefaultMaxDocumentSize
+	}
+	if opts.MaxConnections == 0 {
+		opts.MaxConnections = DefaultMaxConnections
+	}
+	if opts.MaxConnectionsPerWorkspace == 0 {
+		opts.MaxConnectionsPerWorkspace = DefaultMaxConnectionsPerWorkspace
+	}
+	if opts.HeartbeatInterval <= 0 {
+		opts.HeartbeatInterval = DefaultHeartbeatInterval
+	}
 	s := &Server{store: store, opts: opts, log: opts.Logger, mux: http.NewServeMux()}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.streams, s.stopStreams = context.WithCancel(s.ctx)
 	s.mu.rooms = make(map[string]*room)
+	s.mu.wsConns = make(map[string]int)
+	s.mu.docSize = make(map[string]*docSize)
+	s.metrics.init()
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
+	s.mux.HandleFunc("GET /metrics", s.handleMetrics)
 	s.mux.HandleFunc("GET /api/workspaces/{ws}/update", s.handleGetUpdate)
 	s.mux.HandleFunc("POST /api/workspaces/{ws}/update", s.handlePostUpdate)
+	s.mux.HandleFunc("GET /api/workspaces/{ws}/blocks", s.handleListBlocks)
+	s.mux.HandleFunc("POST /api/workspaces/{ws}/blocks", s.handleCreateBlock)
+	s.mux.HandleFunc("GET /api/workspaces/{ws}/blocks/{id}", s.handleGetBlock)
+	s.mux.HandleFunc("PATCH /api/workspaces/{ws}/blocks/{id}", s.handlePatchBlock)
+	s.mux.HandleFunc("DELETE /api/workspaces/{ws}/blocks/{id}", s.handleDeleteBlock)
+	s.mux.HandleFunc("GET /api/workspaces/{ws}/changes", s.handleChanges)
+	s.mux.HandleFunc("GET /api/workspaces/{ws}/history", s.handleHistory)
+	s.mux.HandleFunc("POST /api/query", s.handleQuery)
 	s.mux.HandleFunc("GET /sync/{ws...}", s.handleSync)
 	s.wg.Add(1)
 	go s.awarenessJanitor()
@@ -128,6 +190,11 @@ func New(store *engine.Store, opts Options) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
+
+// StopStreams ends every SSE change stream (clients reconnect with
+// Last-Event-ID and lose nothing). Pass it to http.Server.RegisterOnShutdown:
+// Shutdown waits for active requests, and a stream never ends by itself.
+func (s *Server) StopStreams() { s.stopStreams() }
 
 // Close closes every WebSocket connection with status 1001 (going away),
 // refuses new ones, and waits for their handlers to finish. http.Server's
@@ -142,6 +209,7 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.mu.closed = true
+	s.stopStreams()
 	var conns []*conn
 	for _, r := range s.mu.rooms {
 		r.mu.Lock()
@@ -180,8 +248,9 @@ type room struct {
 	ws   *engine.Workspace
 	refs int // guarded by Server.mu
 
-	applyMu sync.Mutex
-	lastLSN oplog.LSN // guarded by applyMu: the newest LSN broadcast
+	// sub is the workspace's change stream; the room's broadcaster
+	// goroutine sends every change's update to the room's connections.
+	sub *engine.Subscription
 
 	mu struct {
 		sync.Mutex
@@ -190,8 +259,8 @@ type room struct {
 	}
 }
 
-// acquire returns the room of workspace name, creating it, and counts a
-// user; release it when done.
+// acquire returns the room of workspace name, creating it (and starting its
+// broadcaster), and counts a user; release it when done.
 func (s *Server) acquire(ctx context.Context, name string) (*room, error) {
 	s.mu.Lock()
 	if s.mu.closed {
@@ -209,10 +278,6 @@ func (s *Server) acquire(ctx context.Context, name string) (*room, error) {
 	if err != nil {
 		return nil, err
 	}
-	last, err := ws.LastLSN(ctx)
-	if err != nil {
-		return nil, err
-	}
 	cid, err := ws.ClientID(ctx)
 	if err != nil {
 		return nil, err
@@ -222,49 +287,102 @@ func (s *Server) acquire(ctx context.Context, name string) (*room, error) {
 	if _, err := aw.SetLocalState("null", now); err != nil {
 		return nil, err
 	}
-	nr := &room{name: name, ws: ws, lastLSN: last}
+	// From now on: a connection syncs the past with SyncStep1/2.
+	sub, err := ws.Subscribe(s.ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	nr := &room{name: name, ws: ws, sub: sub}
 	nr.mu.conns = make(map[*conn]struct{})
 	nr.mu.aw = aw
 
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.mu.closed {
+		s.mu.Unlock()
+		sub.Close()
 		return nil, errClosed
 	}
 	if r, ok := s.mu.rooms[name]; ok { // created meanwhile
 		r.refs++
+		s.mu.Unlock()
+		sub.Close()
 		return r, nil
 	}
 	nr.refs = 1
 	s.mu.rooms[name] = nr
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go s.broadcaster(nr)
 	return nr, nil
 }
 
 func (s *Server) release(r *room) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	r.refs--
-	if r.refs == 0 && s.mu.rooms[r.name] == r {
+	last := r.refs == 0 && s.mu.rooms[r.name] == r
+	if last {
 		delete(s.mu.rooms, r.name)
+	}
+	s.mu.Unlock()
+	if last {
+		r.sub.Close()
 	}
 }
 
-// apply applies update to the room's workspace and, once it is persisted,
-// broadcasts it to every connection of the room.
-func (s *Server) apply(r *room, update []byte, origin string) (oplog.LSN, error) {
-	r.applyMu.Lock()
-	defer r.applyMu.Unlock()
-	lsn, err := r.ws.Apply(s.ctx, update, origin)
-	if err != nil {
-		return 0, err
-	}
-	if lsn > r.lastLSN {
-		r.lastLSN = lsn
-		msg := ysync.AppendUpdate(nil, update)
+// broadcaster sends each change of the room's workspace, whatever applied
+// it (WebSocket, HTTP, the block API, replication), as [0,2,update] to every
+// connection of the room: in LSN order and exactly once, as the engine's
+// Subscribe guarantees. If the stream ends while the room still has users
+// (the store closing, a workspace failure), they are closed with 1013 so
+// that they reconnect and resync instead of silently missing updates.
+func (s *Server) broadcaster(r *room) {
+	defer s.wg.Done()
+	for ch := range r.sub.C {
+		if len(ch.Update) == 0 {
+			continue
+		}
+		msg := ysync.AppendUpdate(nil, ch.Update)
 		r.mu.Lock()
 		r.broadcastLocked(msg)
 		r.mu.Unlock()
+		s.metrics.broadcasts.Add(1)
 	}
+	s.mu.Lock()
+	stale := s.mu.rooms[r.name] == r
+	if stale {
+		delete(s.mu.rooms, r.name) // the next user creates a fresh room
+	}
+	s.mu.Unlock()
+	if err := r.sub.Err(); stale && err != nil && !errors.Is(err, context.Canceled) {
+		s.log.Warn("change stream ended", "workspace", r.name, "err", err)
+	}
+	r.mu.Lock()
+	for c := range r.mu.conns {
+		c.kick(statusTryAgainLater, "change stream ended")
+	}
+	r.mu.Unlock()
+}
+
+// apply applies update to workspace ws, checking the document size limit
+// first and recording metrics. The broadcast follows from the change
+// stream.
+func (s *Server) apply(ctx context.Context, ws *engine.Workspace, update []byte, origin string) (oplog.LSN, error) {
+	ds, err := s.docSizeOf(ctx, ws)
+	if err != nil {
+		return 0, err
+	}
+	if err := ds.reserve(int64(len(update))); err != nil {
+		s.metrics.applyErrors.Add(1)
+		return 0, err
+	}
+	start := time.Now()
+	lsn, err := ws.Apply(ctx, update, origin)
+	if err != nil {
+		ds.unreserve(int64(len(update)))
+		s.metrics.applyErrors.Add(1)
+		return 0, err
+	}
+	s.metrics.observeApply(time.Since(start))
 	return lsn, nil
 }
 
@@ -281,7 +399,9 @@ type wsStore struct {
 	s      *Server
 	r      *room
 	origin string
-	err    error
+	// readOnly refuses the connection's updates (ysync.Options.ReadOnly).
+	readOnly bool
+	err      error
 }
 
 func (st *wsStore) StateVector() crdt.StateVector {
@@ -308,7 +428,11 @@ func (st *wsStore) EncodeStateAsUpdate(sv crdt.StateVector) []byte {
 }
 
 func (st *wsStore) ApplyUpdate(update []byte, _ any) error {
-	_, err := st.s.apply(st.r, update, st.origin)
+	_, err := st.s.apply(st.s.ctx, st.r.ws, update, st.origin)
+	if err != nil && !errors.Is(err, crdt.ErrMalformed) && !errors.Is(err, crdt.ErrUnsupported) {
+		st.err = err // not the client's fault: the size limit, storage
+		return nil
+	}
 	return err
 }
 
@@ -320,15 +444,18 @@ func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
 
 func (s *Server) handleGetUpdate(w http.ResponseWriter, req *http.Request) {
 	name := req.PathValue("ws")
+	if !s.authorize(w, req, name, AccessRead) {
+		return
+	}
 	var sv []byte
 	if q := req.URL.Query().Get("sv"); q != "" {
 		b, err := decodeBase64(q)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, "sv is not base64: "+err.Error())
+			writeError(w, http.StatusBadRequest, codeBadRequest, "sv is not base64: "+err.Error())
 			return
 		}
 		if _, err := crdt.DecodeStateVector(b); err != nil {
-			writeError(w, http.StatusBadRequest, "sv is not a state vector: "+err.Error())
+			writeError(w, http.StatusBadRequest, codeBadRequest, "sv is not a state vector: "+err.Error())
 			return
 		}
 		sv = b
@@ -346,28 +473,25 @@ func (s *Server) handleGetUpdate(w http.ResponseWriter, req *http.Request) {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Length", strconv.Itoa(len(u)))
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(u)
+	n, _ := w.Write(u)
+	s.metrics.httpBytesOut.Add(int64(n))
 }
 
 func (s *Server) handlePostUpdate(w http.ResponseWriter, req *http.Request) {
 	name := req.PathValue("ws")
-	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, s.opts.MaxMessageSize))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("update larger than %d bytes", mbe.Limit))
-			return
-		}
-		writeError(w, http.StatusBadRequest, "reading body: "+err.Error())
+	if !s.authorize(w, req, name, AccessWrite) {
 		return
 	}
-	r, err := s.acquire(req.Context(), name)
+	body, ok := s.readBody(w, req)
+	if !ok {
+		return
+	}
+	ws, err := s.store.Workspace(req.Context(), name)
 	if err != nil {
 		s.engineError(w, name, err)
 		return
 	}
-	defer s.release(r)
-	lsn, err := s.apply(r, body, "http")
+	lsn, err := s.apply(req.Context(), ws, body, "http")
 	if err != nil {
 		s.engineError(w, name, err)
 		return
@@ -375,29 +499,93 @@ func (s *Server) handlePostUpdate(w http.ResponseWriter, req *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"lsn": uint64(lsn)})
 }
 
+// readBody reads a request body of at most MaxMessageSize bytes; on failure
+// it answers 413 or 400 and reports false.
+func (s *Server) readBody(w http.ResponseWriter, req *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, s.opts.MaxMessageSize))
+	s.metrics.httpBytesIn.Add(int64(len(body)))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, http.StatusRequestEntityTooLarge, codeTooLarge, fmt.Sprintf("body larger than %d bytes", mbe.Limit))
+			return nil, false
+		}
+		writeError(w, http.StatusBadRequest, codeBadRequest, "reading body: "+err.Error())
+		return nil, false
+	}
+	return body, true
+}
+
+// Error codes of JSON error responses (docs/http-api.md, "Errors").
+const (
+	codeBadRequest     = "bad_request"
+	codeMalformed      = "malformed_update"
+	codeInvalidName    = "invalid_name"
+	codeInvalidQuery   = "invalid_query"
+	codeNotFound       = "not_found"
+	codeExists         = "exists"
+	codeConflict       = "conflict"
+	codeTooLarge       = "too_large"
+	codeDocTooLarge    = "document_too_large"
+	codeTooManyConns   = "too_many_connections"
+	codeUnauthorized   = "unauthorized"
+	codeForbidden      = "forbidden"
+	codeGone           = "gone"
+	codeNotImplemented = "not_implemented"
+	codeUnavailable    = "unavailable"
+	codeInternal       = "internal"
+)
+
 // engineError maps an engine error to an HTTP status and JSON error.
 func (s *Server) engineError(w http.ResponseWriter, ws string, err error) {
 	switch {
 	case errors.Is(err, engine.ErrInvalidName):
-		writeError(w, http.StatusBadRequest, "invalid workspace name")
+		writeError(w, http.StatusBadRequest, codeInvalidName, "invalid workspace or space name")
 	case errors.Is(err, crdt.ErrMalformed), errors.Is(err, crdt.ErrUnsupported):
-		writeError(w, http.StatusBadRequest, "malformed update: "+err.Error())
+		writeError(w, http.StatusBadRequest, codeMalformed, "malformed update: "+err.Error())
+	case errors.Is(err, errDocTooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, codeDocTooLarge, err.Error())
+	case errors.Is(err, engine.ErrNotFound):
+		writeError(w, http.StatusNotFound, codeNotFound, err.Error())
+	case errors.Is(err, engine.ErrExists):
+		writeError(w, http.StatusConflict, codeExists, err.Error())
+	case errors.Is(err, engine.ErrCycle):
+		writeError(w, http.StatusConflict, codeConflict, err.Error())
+	case errors.Is(err, engine.ErrOutOfRange):
+		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+	case errors.Is(err, engine.ErrFuture):
+		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+	case errors.Is(err, oplog.ErrCompacted):
+		writeError(w, http.StatusGone, codeGone, "history before that position was compacted away")
 	case errors.Is(err, engine.ErrClosed), errors.Is(err, errClosed):
-		writeError(w, http.StatusServiceUnavailable, "server is shutting down")
+		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "server is shutting down")
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "request canceled")
 	default:
 		s.log.Error("request failed", "workspace", ws, "err", err)
-		writeError(w, http.StatusInternalServerError, "internal error")
+		writeError(w, http.StatusInternalServerError, codeInternal, "internal error")
 	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
 }
 
-func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
+// apiError is the body of every JSON error response.
+type apiError struct {
+	Error  string `json:"error"`
+	Code   string `json:"code"`
+	Line   int    `json:"line,omitempty"`
+	Column int    `json:"column,omitempty"`
+	Offset *int   `json:"offset,omitempty"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, apiError{Error: msg, Code: code})
 }
 
 // decodeBase64 accepts standard and URL-safe base64, padded or not.

@@ -68,29 +68,6 @@ func TestTwoClientsConverge(t *testing.T) {
 	waitFor(t, "c to sync", func() bool { return c.text("t") == "hello world" })
 }
 
-func TestMalformedMessageKeepsConnection(t *testing.T) {
-	e := startServer(t, t.TempDir(), Options{})
-	c := dial(t, e.wsURL("bad"), nil)
-	readMsg(t, c) // server's step 1
-	for _, bad := range [][]byte{
-		{0xff, 0xff},             // truncated varUint
-		{0, 9, 1, 0},             // unknown sync sub-type
-		{0, 2, 3, 0xff, 0xff, 1}, // update that does not decode
-		{1, 5, 1, 2},             // truncated awareness update
-		{2, 0, 1, 'x'},           // auth: ignored
-		{7, 1, 2},                // unknown type: ignored
-	} {
-		writeMsg(t, c, bad)
-	}
-	if err := c.Write(context.Background(), websocket.MessageText, []byte("hi")); err != nil {
-		t.Fatal(err)
-	}
-	writeMsg(t, c, ysync.Step1(crdt.MustNewDoc(crdt.Options{ClientID: 1})))
-	if m, ok := readMsg(t, c).(ysync.SyncStep2); !ok {
-		t.Fatalf("after malformed input got %v, want SyncStep2", m)
-	}
-}
-
 func TestAwarenessRelay(t *testing.T) {
 	e := startServer(t, t.TempDir(), Options{})
 	a := dial(t, e.wsURL("aw"), nil)

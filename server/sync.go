@@ -15,11 +15,20 @@ import (
 	"octobase/replication/ysync"
 )
 
-// Close codes the server uses.
+// Close codes the server uses. Codes 4400–4499 stop y-websocket (3.1+)
+// from reconnecting: they are for conditions a retry cannot fix.
 const (
-	statusGoingAway     = websocket.StatusGoingAway     // 1001: server shutting down
-	statusTryAgainLater = websocket.StatusTryAgainLater // 1013: the client reads too slowly
+	statusGoingAway     = websocket.StatusGoingAway               // 1001: server shutting down
+	statusTryAgainLater = websocket.StatusTryAgainLater           // 1013: the client reads too slowly, too many connections
+	statusUnauthorized  = websocket.StatusCode(4401)              // missing, invalid or expired token
+	statusForbidden     = websocket.StatusCode(4403)              // the token does not grant this workspace
+	statusDocTooLarge   = websocket.StatusCode(4413)              // an update would exceed Options.MaxDocumentSize
+	statusUnsupported   = websocket.StatusUnsupportedData         // 1003: a text frame or an unknown message type
+	statusMalformed     = websocket.StatusInvalidFramePayloadData // 1007: a message or update that does not decode
 )
+
+// maxReasonLen bounds close reasons (RFC 6455 allows 123 bytes).
+const maxReasonLen = 120
 
 // conn is one WebSocket connection of a room.
 type conn struct {
@@ -38,6 +47,16 @@ type conn struct {
 	clients map[uint64]struct{}
 }
 
+// kicked reports whether the connection is being closed.
+func (c *conn) kicked() bool {
+	select {
+	case <-c.kickc:
+		return true
+	default:
+		return false
+	}
+}
+
 // enqueue queues msg without blocking; a full queue kicks the connection.
 func (c *conn) enqueue(msg []byte) {
 	select {
@@ -52,6 +71,9 @@ func (c *conn) enqueue(msg []byte) {
 // kick asks the writer to close the connection with code and reason. The
 // first call wins and reports true.
 func (c *conn) kick(code websocket.StatusCode, reason string) bool {
+	if len(reason) > maxReasonLen {
+		reason = strings.ToValidUTF8(reason[:maxReasonLen], "")
+	}
 	c.kickMu.Lock()
 	defer c.kickMu.Unlock()
 	if c.code != 0 {
@@ -65,15 +87,31 @@ func (c *conn) kick(code websocket.StatusCode, reason string) bool {
 func (s *Server) handleSync(w http.ResponseWriter, req *http.Request) {
 	name := req.PathValue("ws")
 	if name == "" {
-		writeError(w, http.StatusBadRequest, "missing workspace name: connect to /sync/<workspace>")
+		writeError(w, http.StatusBadRequest, codeBadRequest, "missing workspace name: connect to /sync/<workspace>")
 		return
 	}
-	r, err := s.acquire(req.Context(), name)
-	if err != nil {
-		s.engineError(w, name, err)
+	claims, authErr := s.check(req, name, AccessRead)
+	if authErr != nil && authErr.status != http.StatusUnauthorized && authErr.status != http.StatusForbidden {
+		writeError(w, authErr.status, authErr.code, authErr.msg)
 		return
 	}
-	defer s.release(r)
+	var connErr error
+	if authErr == nil {
+		connErr = s.addConn(name)
+		if connErr == nil {
+			defer s.removeConn(name)
+		}
+	}
+	var r *room
+	if authErr == nil && connErr == nil {
+		var err error
+		r, err = s.acquire(req.Context(), name)
+		if err != nil {
+			s.engineError(w, name, err)
+			return
+		}
+		defer s.release(r)
+	}
 
 	opts := &websocket.AcceptOptions{
 		InsecureSkipVerify: len(s.opts.OriginPatterns) == 0,
@@ -90,6 +128,28 @@ func (s *Server) handleSync(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	ws.SetReadLimit(s.opts.MaxMessageSize)
+	// Refusals are close frames, so that y-websocket clients see a reason
+	// (and, for 44xx codes, stop reconnecting); browsers cannot read the
+	// status of a failed handshake.
+	switch {
+	case authErr != nil:
+		s.metrics.authFailures.Add(1)
+		code := statusUnauthorized
+		if authErr.status == http.StatusForbidden {
+			code = statusForbidden
+		}
+		s.log.Info("websocket refused", "workspace", name, "remote", req.RemoteAddr, "reason", authErr.msg)
+		ws.Close(code, authErr.msg)
+		return
+	case errors.Is(connErr, errClosed):
+		ws.Close(statusGoingAway, "server shutting down")
+		return
+	case connErr != nil:
+		s.log.Warn("websocket refused", "workspace", name, "remote", req.RemoteAddr, "reason", connErr.Error())
+		ws.Close(statusTryAgainLater, connErr.Error())
+		return
+	}
+	readOnly := claims.Access < AccessWrite
 
 	s.mu.Lock()
 	if s.mu.closed {
@@ -113,11 +173,13 @@ func (s *Server) handleSync(w http.ResponseWriter, req *http.Request) {
 		kickc:   make(chan struct{}),
 		clients: make(map[uint64]struct{}),
 	}
-	log.Info("connected", "subprotocol", ws.Subprotocol())
+	log.Info("connected", "subprotocol", ws.Subprotocol(), "read_only", readOnly)
+	s.metrics.connections.Add(1)
+	defer s.metrics.connections.Add(-1)
 
 	// Register, then greet: SyncStep1 and the awareness states. Both are
 	// queued under room.mu so no broadcast can slip in between.
-	st := &wsStore{s: s, r: r, origin: fmt.Sprintf("ws:%d", id)}
+	st := &wsStore{s: s, r: r, origin: fmt.Sprintf("ws:%d", id), readOnly: readOnly}
 	step1 := ysync.Step1(st)
 	if st.err != nil {
 		log.Error("reading state vector", "err", st.err)
@@ -134,9 +196,9 @@ func (s *Server) handleSync(w http.ResponseWriter, req *http.Request) {
 
 	ctx, cancel := context.WithCancel(s.ctx)
 	var wg sync.WaitGroup
-	wg.Add(1)
+	writerDone := make(chan struct{})
 	go func() {
-		defer wg.Done()
+		defer close(writerDone)
 		s.writeLoop(ctx, c)
 	}()
 	if s.opts.PingInterval > 0 {
@@ -157,11 +219,17 @@ func (s *Server) handleSync(w http.ResponseWriter, req *http.Request) {
 			}
 			break
 		}
+		s.metrics.wsBytesIn.Add(int64(len(data)))
+		s.metrics.wsMessagesIn.Add(1)
 		if typ != websocket.MessageBinary {
-			log.Warn("ignoring text message")
-			continue
+			s.metrics.rejected.Add(1)
+			c.kick(statusUnsupported, "text frames are not supported: y-protocols messages are binary")
+			break
 		}
 		s.handleMessage(r, c, st, data, log)
+		if c.kicked() {
+			break // read nothing more from a connection being closed
+		}
 	}
 
 	// Tear down: leave the room, remove the connection's awareness states
@@ -179,31 +247,56 @@ func (s *Server) handleSync(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	r.mu.Unlock()
+	// Let the writer send the close frame (with the kick's code and
+	// reason, if the connection was kicked) before canceling the rest.
 	c.kick(websocket.StatusNormalClosure, "")
+	<-writerDone
 	cancel()
 	wg.Wait()
 	ws.CloseNow()
 }
 
-// handleMessage answers one message. Errors are logged and the connection
-// is kept, as the reference server does.
+// handleMessage answers one message. Bad input (a message or update that
+// does not decode, an unknown message type) closes the connection with a
+// reason, 1007 or 1003; nothing of it is applied. (The reference server
+// logs such errors and keeps the connection.)
 func (s *Server) handleMessage(r *room, c *conn, st *wsStore, data []byte, log *slog.Logger) {
 	m, err := ysync.Decode(data)
 	if err != nil {
+		s.metrics.rejected.Add(1)
 		log.Warn("malformed message", "err", err, "len", len(data))
+		c.kick(statusMalformed, "malformed message: "+err.Error())
 		return
 	}
 	switch m := m.(type) {
 	case ysync.SyncStep1, ysync.SyncStep2, ysync.Update:
 		st.err = nil
-		replies, err := ysync.HandleMessage(st, m, st.origin, nil)
+		var hopts *ysync.Options
+		if st.readOnly {
+			hopts = &ysync.Options{ReadOnly: true, DenyReason: "read-only token"}
+		}
+		replies, err := ysync.HandleMessage(st, m, st.origin, hopts)
+		if errors.Is(st.err, errDocTooLarge) {
+			c.kick(statusDocTooLarge, "document size limit reached")
+			return
+		}
 		if st.err != nil {
+			// The update was not applied: close, so that the client
+			// reconnects and resyncs instead of diverging.
 			log.Error("engine error", "msg", m, "err", st.err)
+			c.kick(websocket.StatusInternalError, "internal error")
 			return
 		}
 		if err != nil {
+			s.metrics.rejected.Add(1)
 			log.Warn("sync message rejected", "msg", m, "err", err)
+			c.kick(statusMalformed, "update rejected: "+err.Error())
 			return
+		}
+		if st.readOnly && len(replies) > 0 {
+			if _, ok := m.(ysync.SyncStep1); !ok {
+				s.metrics.rejected.Add(1)
+			}
 		}
 		for _, rep := range replies {
 			if len(rep) > 0 {
@@ -215,7 +308,9 @@ func (s *Server) handleMessage(r *room, c *conn, st *wsStore, data []byte, log *
 		defer r.mu.Unlock()
 		ch, err := r.mu.aw.Apply(m.Update, s.nowMillis())
 		if err != nil {
+			s.metrics.rejected.Add(1)
 			log.Warn("malformed awareness update", "err", err)
+			c.kick(statusMalformed, "malformed awareness update: "+err.Error())
 			return
 		}
 		for _, id := range ch.Added {
@@ -235,9 +330,13 @@ func (s *Server) handleMessage(r *room, c *conn, st *wsStore, data []byte, log *
 			c.enqueue(ysync.AppendAwareness(nil, r.mu.aw.EncodeAll()))
 		}
 		r.mu.Unlock()
+	case ysync.Unknown:
+		s.metrics.rejected.Add(1)
+		log.Warn("unknown message type", "type", m.Type)
+		c.kick(statusUnsupported, fmt.Sprintf("unknown message type %d", m.Type))
 	default:
-		// Auth and unknown messages are ignored, as the reference server
-		// ignores them.
+		// Auth messages are ignored, as the reference server ignores them
+		// (clients never send them).
 	}
 }
 
@@ -265,6 +364,8 @@ func (s *Server) writeLoop(ctx context.Context, c *conn) {
 				c.ws.CloseNow()
 				return
 			}
+			s.metrics.wsBytesOut.Add(int64(len(msg)))
+			s.metrics.wsMessagesOut.Add(1)
 		}
 	}
 }

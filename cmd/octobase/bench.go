@@ -4,11 +4,15 @@ import (
 	"context"
 	"flag"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	benchmerge "octobase/bench/merge"
 	"octobase/bench/oplogbench"
+	"octobase/bench/querybench"
+	"octobase/bench/serverbench"
+	"octobase/oplog"
 )
 
 func benchCommand() *Command {
@@ -43,6 +47,33 @@ without them their columns read n/a. It takes a few minutes (B4 replays a 260,00
 edit trace; ywasm alone needs about a minute for it).`,
 			Example: "octobase bench merge\noctobase bench merge -only '^B4' -impl octobase,yjs -out bench/results",
 			New:     func() Runner { return &benchMergeRunner{} },
+		}, {
+			Name:  "query",
+			Short: "OQL through the roaring-bitmap indexes against full scans, index upkeep and memory",
+			Long: `Query generates a workspace of -blocks blocks (default 1,000,000: pages of 200 blocks
+in trees of up to 8 levels, an AFFiNE-like mix of flavours, -creators creators, links to
+pages and blocks) through the engine, then times selective queries (type+creator,
+backlinks of a block, children of a block) through the engine's index and by a full scan
+of the same blocks in the same run, the index upkeep per applied update against the
+update's own time, and the index's memory. Progress goes to stderr. Building 1,000,000
+blocks takes minutes and several GB of memory.`,
+			Example: "octobase bench query\noctobase bench query -blocks 100000",
+			New:     func() Runner { return &benchQueryRunner{} },
+		}, {
+			Name:  "server",
+			Short: "WebSocket sync under 100 to 5,000 clients: updates/s, latency, CPU and memory per connection",
+			Long: `Server starts the sync server in a child process (this binary again, with a fresh
+store in a temporary directory) and connects -clients WebSocket clients to it over
+loopback, in one workspace (-writers of them editing) and spread over -workspaces
+workspaces (default clients/10, -room-writers editing in each). It reports edits/s,
+p50/p99 latency from a writer's send to each other client's receipt, the server's CPU
+per update per subscriber over the edit phase, and its memory per idle connection,
+against y/hub's published anchor (14 µs, 200 KB; the target is half of each). Every
+client must receive every edit of its workspace, once and in order. Progress goes to
+stderr. 5,000 clients need about 5,300 file descriptors in the server and 10,300 here
+(RLIMIT_NOFILE; docs/benchmarks.md, section Server).`,
+			Example: "octobase bench server\noctobase bench server -clients 100,1000 -duration 5s -durability none",
+			New:     func() Runner { return &benchServerRunner{} },
 		}},
 	}
 }
@@ -112,5 +143,89 @@ func (r *benchOplogRunner) Run(ctx context.Context, env *Env, args []string) err
 		return nil
 	}
 	_, err := oplogbench.Reopen(ctx, oplogbench.ReopenOptions{Dir: r.dir, Blocks: r.reopenBlocks, Tail: r.reopenTail, Progress: env.Stderr}, env.Stdout)
+	return err
+}
+
+type benchQueryRunner struct{ opts querybench.Options }
+
+func (r *benchQueryRunner) Flags(fs *flag.FlagSet) {
+	fs.IntVar(&r.opts.Blocks, "blocks", 1_000_000, "blocks in the generated workspace")
+	fs.IntVar(&r.opts.Creators, "creators", 100, "distinct creators")
+	fs.IntVar(&r.opts.Runs, "runs", 300, "timed indexed runs of each query")
+	fs.IntVar(&r.opts.Scans, "scans", 5, "timed full-scan runs of each query")
+	fs.IntVar(&r.opts.Updates, "updates", 2000, "updates timed for the index upkeep")
+	fs.StringVar(&r.opts.Dir, "dir", "", "store directory (default: a temporary directory)")
+}
+
+func (r *benchQueryRunner) Run(ctx context.Context, env *Env, args []string) error {
+	if len(args) > 0 {
+		return usagef("unexpected argument %q", args[0])
+	}
+	if r.opts.Blocks < 1000 || r.opts.Creators < 1 || r.opts.Runs < 1 || r.opts.Scans < 1 || r.opts.Updates < 1 {
+		return usagef("-blocks must be ≥ 1000, and -creators, -runs, -scans, -updates ≥ 1")
+	}
+	r.opts.Progress = env.Stderr
+	_, err := querybench.Run(ctx, r.opts, env.Stdout)
+	return err
+}
+
+type benchServerRunner struct {
+	opts       serverbench.Options
+	clients    string
+	scenarios  string
+	durability string
+}
+
+func (r *benchServerRunner) Flags(fs *flag.FlagSet) {
+	fs.StringVar(&r.clients, "clients", "100,1000,5000", "comma-separated client counts")
+	fs.StringVar(&r.scenarios, "scenarios", "one,many", "one (a single workspace) and/or many (workspaces of about 10 clients)")
+	fs.IntVar(&r.opts.Writers, "writers", 10, "editing clients in the one-workspace scenario")
+	fs.IntVar(&r.opts.Workspaces, "workspaces", 0, "workspaces in the many-workspace scenario (0: clients/10)")
+	fs.IntVar(&r.opts.RoomWriters, "room-writers", 1, "editing clients per workspace in the many-workspace scenario")
+	fs.DurationVar(&r.opts.Duration, "duration", 10*time.Second, "how long writers edit in each cell")
+	fs.Float64Var(&r.opts.Rate, "rate", 0, "total edits/s per cell (0: as fast as -window allows)")
+	fs.IntVar(&r.opts.Window, "window", 8, "edits of one writer in flight at most (sent, not yet received by all)")
+	fs.StringVar(&r.durability, "durability", "always", "the server store's durability: always, interval or none")
+	fs.StringVar(&r.opts.Dir, "dir", "", "directory for the servers' stores (default: a temporary directory)")
+	fs.StringVar(&r.opts.ProfileDir, "profile", "", "directory for the server's CPU and heap profiles, per cell")
+}
+
+func (r *benchServerRunner) Run(ctx context.Context, env *Env, args []string) error {
+	// The benchmark re-runs this command as its server (serverbench.ServeChild).
+	if ok, err := serverbench.ServeChild(ctx, env.Stdin, env.Stdout); ok {
+		return err
+	}
+	if len(args) > 0 {
+		return usagef("unexpected argument %q", args[0])
+	}
+	for _, f := range strings.Split(r.clients, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return usagef("-clients: %q is not a positive count", f)
+		}
+		r.opts.Clients = append(r.opts.Clients, n)
+	}
+	for _, s := range strings.Split(r.scenarios, ",") {
+		if s != serverbench.OneWorkspace && s != serverbench.ManyWorkspaces {
+			return usagef("-scenarios: unknown scenario %q (one, many)", s)
+		}
+		r.opts.Scenarios = append(r.opts.Scenarios, s)
+	}
+	switch r.durability {
+	case "always":
+		r.opts.Durability = oplog.SyncAlways
+	case "interval":
+		r.opts.Durability = oplog.SyncInterval
+	case "none":
+		r.opts.Durability = oplog.SyncNone
+	default:
+		return usagef("-durability: %q is not always, interval or none", r.durability)
+	}
+	if r.opts.Writers < 1 || r.opts.RoomWriters < 1 || r.opts.Workspaces < 0 || r.opts.Window < 1 || r.opts.Rate < 0 || r.opts.Duration <= 0 {
+		return usagef("-writers, -room-writers, -window and -duration must be positive, -workspaces and -rate ≥ 0")
+	}
+	r.opts.ChildArgs = []string{"bench", "server"}
+	r.opts.Progress = env.Stderr
+	_, err := serverbench.Run(ctx, r.opts, env.Stdout)
 	return err
 }

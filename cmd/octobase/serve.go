@@ -30,18 +30,32 @@ func serveCommand() *Command {
 		Name:  "serve",
 		Short: "run an OctoBase node: y-websocket sync and the HTTP API",
 		Long: `Serve opens the store in --data and serves it over HTTP: y-websocket
-compatible sync at /sync/<workspace>, the update API at
-/api/workspaces/<workspace>/update and /healthz (docs/http-api.md).
-Every update is applied and persisted before it is broadcast.
+compatible sync at /sync/<workspace>, the update and block APIs under
+/api/workspaces/<workspace>/, OQL at /api/query, change streams (SSE) at
+/api/workspaces/<workspace>/changes, /metrics and /healthz
+(docs/http-api.md). Every update is applied and persisted before it is
+broadcast.
 
 The flags --data and --addr default to the environment variables
-OCTOBASE_DATA and OCTOBASE_ADDR when those are set. There is no
-authentication yet, so serve refuses to listen on an address other than
-loopback unless --insecure-no-auth is given. SIGINT or SIGTERM stop it
-gracefully: requests in flight finish, WebSocket clients are closed with
-status 1001, and the store is closed (flushing its logs).`,
-		Example: `octobase serve --data ./octobase-data --addr 127.0.0.1:3000`,
-		New:     func() Runner { return &serveRunner{getenv: os.Getenv} },
+OCTOBASE_DATA and OCTOBASE_ADDR when those are set. Authentication is
+required on any address other than loopback (tokens: octobase token
+create) unless --insecure-no-auth is given; on loopback it is off unless
+--auth is given. Tokens are signed with --auth-secret (env
+OCTOBASE_AUTH_SECRET) or else the key file AUTH_KEY in --data, created
+on first use.
+
+Every node replicates its workspaces through NATS JetStream
+(docs/replication.md): by default an embedded single-node server stores
+the stream under --data/NATS; --cluster, --node-name and --peers join the
+embedded servers of several nodes into a cluster; --nats-url uses an
+external NATS instead; --no-replication turns it off.
+
+SIGINT or SIGTERM stop it gracefully: requests in flight finish,
+WebSocket clients are closed with status 1001, replication stops, and the
+store is closed (flushing its logs).`,
+		Example: `octobase serve --data ./octobase-data --addr 127.0.0.1:3000
+octobase serve --node-name n1 --cluster 127.0.0.1:6222 --peers nats://127.0.0.1:6223,nats://127.0.0.1:6224`,
+		New: func() Runner { return &serveRunner{getenv: os.Getenv} },
 	}
 }
 
@@ -50,6 +64,13 @@ type serveRunner struct {
 	maxMessageSize int64
 	insecureNoAuth bool
 	logLevel       string
+	auth           bool
+	authSecret     string
+	maxDocSize     int64
+	maxConns       int
+	maxWSConns     int
+
+	repl replicationFlags // serve_replication.go
 
 	fs     *flag.FlagSet
 	getenv func(string) string
@@ -64,6 +85,12 @@ func (r *serveRunner) Flags(fs *flag.FlagSet) {
 	fs.Int64Var(&r.maxMessageSize, "max-message-size", server.DefaultMaxMessageSize, "largest WebSocket message or HTTP update body, in bytes")
 	fs.BoolVar(&r.insecureNoAuth, "insecure-no-auth", false, "allow listening on a non-loopback address without authentication")
 	fs.StringVar(&r.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.BoolVar(&r.auth, "auth", false, "require tokens on a loopback address too (always required elsewhere)")
+	fs.StringVar(&r.authSecret, "auth-secret", "", "token signing secret, at least 16 bytes (env "+envAuthSecret+"; default: the key file AUTH_KEY in --data)")
+	fs.Int64Var(&r.maxDocSize, "max-document-size", server.DefaultMaxDocumentSize, "refuse updates that would grow a workspace beyond this many bytes (estimate; -1: no limit)")
+	fs.IntVar(&r.maxConns, "max-connections", server.DefaultMaxConnections, "WebSocket connections and SSE streams per node (-1: no limit)")
+	fs.IntVar(&r.maxWSConns, "max-workspace-connections", server.DefaultMaxConnectionsPerWorkspace, "WebSocket connections and SSE streams per workspace (-1: no limit)")
+	r.repl.register(fs)
 }
 
 func (r *serveRunner) Run(ctx context.Context, env *Env, args []string) error {
@@ -89,8 +116,12 @@ func (r *serveRunner) Run(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return usagef("invalid --addr %q: %v", r.addr, err)
 	}
-	if !loopback && !r.insecureNoAuth {
-		return fmt.Errorf("refusing to listen on %s: it is not a loopback address, and authentication (required off loopback) is not implemented yet; pass --insecure-no-auth to serve without it", r.addr)
+	if r.insecureNoAuth && r.auth {
+		return usagef("--auth and --insecure-no-auth exclude each other")
+	}
+	useAuth := r.auth || !loopback && !r.insecureNoAuth
+	if r.maxDocSize == 0 || r.maxConns == 0 || r.maxWSConns == 0 {
+		return usagef("limits must be positive, or -1 for none")
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
 
@@ -98,24 +129,47 @@ func (r *serveRunner) Run(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	var auth *server.Auth
+	if useAuth {
+		secret, err := authSecret(r.authSecret, r.getenv, r.data)
+		if err == nil {
+			auth, err = server.NewAuth(secret, nil)
+		}
+		if err != nil {
+			store.Close()
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", r.addr)
 	if err != nil {
+		store.Close()
+		return err
+	}
+	stopReplication, err := startReplication(store, &r.repl, log.With("component", "replication"))
+	if err != nil {
+		ln.Close()
 		store.Close()
 		return err
 	}
 	srv := server.New(store, server.Options{
 		Logger:         log.With("component", "server"),
 		MaxMessageSize: r.maxMessageSize,
+		Auth:           auth,
+
+		MaxDocumentSize:            r.maxDocSize,
+		MaxConnections:             r.maxConns,
+		MaxConnectionsPerWorkspace: r.maxWSConns,
 	})
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	if !loopback {
+	hs.RegisterOnShutdown(srv.StopStreams) // SSE streams never end by themselves
+	if !loopback && auth == nil {
 		log.Warn("serving without authentication on a non-loopback address", "addr", ln.Addr().String())
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "data", r.data)
+	log.Info("listening", "addr", ln.Addr().String(), "data", r.data, "auth", auth != nil)
 	if r.ready != nil {
 		r.ready(ln.Addr().String())
 	}
@@ -135,6 +189,7 @@ func (r *serveRunner) Run(ctx context.Context, env *Env, args []string) error {
 		log.Warn("http shutdown", "err", err)
 	}
 	srv.Close()
+	stopReplication()
 	if err := store.Close(); err != nil {
 		return fmt.Errorf("closing store: %w", err)
 	}

@@ -18,18 +18,16 @@ import (
 	"octobase/replication/ysync"
 )
 
-func TestServeRefusesNonLoopback(t *testing.T) {
-	for _, addr := range []string{"0.0.0.0:0", ":0", "192.0.2.1:0"} {
-		r := runCLI(t, nil, "serve", "--data", t.TempDir(), "--addr", addr)
-		if r.code != exitError || !strings.Contains(r.stderr, "not a loopback address") || !strings.Contains(r.stderr, "--insecure-no-auth") {
-			t.Errorf("serve --addr %s: exit %d, stderr %q", addr, r.code, r.stderr)
-		}
+func TestServeAuthFlagsExclusive(t *testing.T) {
+	r := runCLI(t, nil, "serve", "--data", t.TempDir(), "--auth", "--insecure-no-auth")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "exclude") {
+		t.Errorf("serve --auth --insecure-no-auth: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
 
 func TestServeHelp(t *testing.T) {
 	r := mustRun(t, nil, "help", "serve")
-	for _, want := range []string{"--data", "--addr", "--insecure-no-auth", "--max-message-size", "OCTOBASE_DATA", "OCTOBASE_ADDR"} {
+	for _, want := range []string{"--data", "--addr", "--insecure-no-auth", "--auth", "--auth-secret", "--max-message-size", "--max-document-size", "--max-connections", "--max-workspace-connections", "OCTOBASE_DATA", "OCTOBASE_ADDR", "OCTOBASE_AUTH_SECRET"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("help serve lacks %q:\n%s", want, r.stdout)
 		}

@@ -1,0 +1,93 @@
+package serverbench
+
+import (
+	"errors"
+	"net"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// WriteFloor measures, on this machine, the CPU time of one write(2) of a
+// size-byte message to a loopback TCP socket whose reader is waiting, spread
+// round-robin over conns connections: the least a server pays per message
+// per subscriber when it writes each message with its own system call, as
+// the sync server does (one WebSocket frame, one write). The time is the
+// writing thread's own (getrusage(RUSAGE_THREAD)), which includes the
+// kernel's loopback delivery and the reader's wake-up; the readers' CPU is
+// not counted. It returns 0 and an error where RUSAGE_THREAD is unsupported.
+func WriteFloor(conns, msgs, size int) (time.Duration, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	accepted := make(chan net.Conn, conns)
+	wg.Go(func() {
+		for range conns {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	})
+	writers := make([]net.Conn, 0, conns)
+	defer func() {
+		for _, c := range writers {
+			c.Close()
+		}
+	}()
+	for range conns {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			return 0, err
+		}
+		c.(*net.TCPConn).SetNoDelay(true)
+		writers = append(writers, c)
+		r := <-accepted
+		wg.Go(func() {
+			defer r.Close()
+			buf := make([]byte, 64<<10)
+			for {
+				if _, err := r.Read(buf); err != nil {
+					return
+				}
+			}
+		})
+	}
+	msg := make([]byte, size)
+	errc := make(chan error, 1)
+	var cpu time.Duration
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		t0, err := threadCPU()
+		if err != nil {
+			errc <- err
+			return
+		}
+		for i := range msgs {
+			if _, err := writers[i%conns].Write(msg); err != nil {
+				errc <- err
+				return
+			}
+		}
+		t1, err := threadCPU()
+		if err != nil {
+			errc <- err
+			return
+		}
+		cpu = t1 - t0
+		errc <- nil
+	}()
+	if err := <-errc; err != nil {
+		return 0, err
+	}
+	if cpu <= 0 {
+		return 0, errors.New("serverbench: no thread CPU time measured")
+	}
+	return cpu / time.Duration(msgs), nil
+}

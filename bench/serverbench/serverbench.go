@@ -1,0 +1,501 @@
+// Package serverbench measures the sync server (package server) under many
+// WebSocket clients on loopback (`octobase bench server`): updates/s, p50 and
+// p99 propagation latency, server CPU per update per subscriber, and memory
+// per connection, next to the published y/hub anchor.
+//
+// # How it runs
+//
+// Every cell (a scenario and a number of clients) gets a fresh server in a
+// child process (ServeChild: the same executable re-run with an environment
+// variable) with a fresh store in a temporary directory, so that the
+// server's CPU time and memory are its own, read by the child itself
+// (getrusage(RUSAGE_SELF), VmRSS). The clients run in this process, as
+// goroutines speaking y-protocols over github.com/coder/websocket:
+//
+//  0. WriteFloor measures what one loopback write(2) costs here, over as
+//     many connections as the cell has: the server makes one per delivery.
+//  1. The child starts; its memory is sampled (after a GC).
+//  2. All clients connect and sync (SyncStep1 both ways, as y-websocket
+//     does); the memory is sampled again: (idle − empty) ÷ clients is the
+//     memory per connection.
+//  3. Writers append markers (writer, sequence number, send time) to a
+//     Y.Text of their own crdt.Doc and send each transaction's update, for
+//     Options.Duration, each with at most Options.Window edits in flight —
+//     an edit is complete when every client of its workspace, the writer
+//     included, received it — or at Options.Rate. Observers decode nothing
+//     but the markers. The server's CPU time over the edit phase, divided by
+//     the deliveries (completed edits × clients of their workspace), is the
+//     CPU per update per subscriber; it includes applying and logging each
+//     update, so with small rooms it is more than the fan-out alone.
+//  4. Every client checks that it received every edit of its workspace once
+//     and in order; a missing edit fails the cell.
+//
+// Scenarios: "one" puts all clients in one workspace, Options.Writers of
+// them writing; "many" spreads them over Options.Workspaces workspaces
+// (default clients ÷ 10) with Options.RoomWriters writers each.
+//
+// Clients and server share the machine: on a small one the clients' CPU
+// limits updates/s and inflates latency, while the server's CPU per update
+// per subscriber stays the server's own.
+package serverbench
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"octobase/oplog"
+)
+
+// The anchor: y/hub's published figures (on a laptop), and the target,
+// at most half of each.
+const (
+	AnchorCPUPerDelivery = 14 * time.Microsecond
+	AnchorBytesPerConn   = 300e6 / 1500 // 300 MB for 1,500 idle connections
+	Target               = 0.5
+)
+
+// floorMsgSize is about the size of an edit as the server sends it: a
+// WebSocket header, [0,2,len] and a v1 update carrying one marker.
+const floorMsgSize = 64
+
+// Scenarios.
+const (
+	OneWorkspace   = "one"
+	ManyWorkspaces = "many"
+)
+
+// Options configure Run. The zero value runs both scenarios for 100, 1,000
+// and 5,000 clients, 10 s each.
+type Options struct {
+	// Clients are the client counts to measure; nil means 100, 1,000, 5,000.
+	Clients []int
+	// Scenarios to run, OneWorkspace and/or ManyWorkspaces; nil means both.
+	Scenarios []string
+	// Writers is how many clients write in the one-workspace scenario;
+	// zero means 10 (capped at the client count).
+	Writers int
+	// Workspaces is the number of workspaces of the many-workspace
+	// scenario; zero means clients ÷ 10 (at least 1). RoomWriters is how
+	// many clients of each write; zero means 1.
+	Workspaces  int
+	RoomWriters int
+	// Duration is how long writers send in each cell; zero means 10 s.
+	Duration time.Duration
+	// Rate, if positive, is the total edits/s of a cell, spread evenly over
+	// its writers; zero means as fast as the window allows.
+	Rate float64
+	// Window is how many of a writer's edits may be in flight (sent, not
+	// yet received by everyone); zero means 8. Keep Window × writers per
+	// workspace below the server's send queue (server.DefaultSendQueue).
+	Window int
+	// Durability of the server's store; zero means oplog.SyncAlways.
+	Durability oplog.Durability
+	// Dir holds the servers' stores; "" means a new temporary directory.
+	Dir string
+	// ProfileDir, if set, receives a heap profile of the server with every
+	// client connected, server-<scenario>-<clients>.heap.pprof, and a CPU
+	// profile over the edit phase, server-<scenario>-<clients>.pprof.
+	ProfileDir string
+	// ChildArgs are the arguments with which os.Executable() is started as
+	// the server; that program must call ServeChild before anything else.
+	ChildArgs []string
+	// Progress receives progress lines; nil discards them.
+	Progress io.Writer
+}
+
+// Result is one measured cell.
+type Result struct {
+	Scenario   string `json:"scenario"`
+	Clients    int    `json:"clients"`
+	Workspaces int    `json:"workspaces"`
+	Writers    int    `json:"writers"`
+
+	Updates       int64         `json:"updates"`    // edits applied and received by every client of their workspace
+	Deliveries    int64         `json:"deliveries"` // edit receipts, senders' echoes included
+	Elapsed       time.Duration `json:"elapsed_ns"` // first send to last completion
+	UpdatesPerSec float64       `json:"updates_per_s"`
+	P50           time.Duration `json:"p50_ns"` // send → receipt by another client
+	P99           time.Duration `json:"p99_ns"`
+
+	ServerCPU         time.Duration `json:"server_cpu_ns"`       // over the edit phase
+	CPUPerDelivery    time.Duration `json:"cpu_per_delivery_ns"` // ServerCPU ÷ Deliveries
+	ClientCPU         time.Duration `json:"client_cpu_ns"`       // this process, same phase
+	RSSPerConn        float64       `json:"rss_per_conn"`        // bytes, idle
+	GoMemPerConn      float64       `json:"go_mem_per_conn"`     // heap + stacks after GC, bytes
+	GoroutinesPerConn float64       `json:"goroutines_per_conn"`
+	IdleRSS           int64         `json:"idle_rss"`       // the server's RSS with every client connected
+	WriteFloor        time.Duration `json:"write_floor_ns"` // WriteFloor(clients, …) measured before the cell
+
+	Missing    int64  `json:"missing,omitempty"`
+	Duplicates int64  `json:"duplicates,omitempty"`
+	Skipped    string `json:"skipped,omitempty"` // why the cell did not run
+}
+
+// Run measures every cell and prints the table to w, a row per cell as it
+// finishes. A cell that cannot run (too few file descriptors) is reported
+// as skipped; a cell whose clients lose edits is an error.
+func Run(ctx context.Context, opts Options, w io.Writer) ([]Result, error) {
+	if opts.Clients == nil {
+		opts.Clients = []int{100, 1000, 5000}
+	}
+	if opts.Scenarios == nil {
+		opts.Scenarios = []string{OneWorkspace, ManyWorkspaces}
+	}
+	for _, s := range opts.Scenarios {
+		if s != OneWorkspace && s != ManyWorkspaces {
+			return nil, fmt.Errorf("serverbench: unknown scenario %q (one, many)", s)
+		}
+	}
+	for _, n := range opts.Clients {
+		if n < 1 {
+			return nil, fmt.Errorf("serverbench: client count %d", n)
+		}
+	}
+	opts.Writers = cmp.Or(opts.Writers, 10)
+	opts.RoomWriters = cmp.Or(opts.RoomWriters, 1)
+	opts.Duration = cmp.Or(opts.Duration, 10*time.Second)
+	opts.Window = cmp.Or(opts.Window, 8)
+	if opts.Progress == nil {
+		opts.Progress = io.Discard
+	}
+	if opts.Dir == "" {
+		d, err := os.MkdirTemp("", "octobase-bench-server-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(d)
+		opts.Dir = d
+	}
+
+	fmt.Fprintf(w, "%-5s %7s %6s %7s %10s %8s %8s %14s %8s %8s %11s %8s %10s\n",
+		"ws", "clients", "spaces", "writers", "updates/s", "p50 ms", "p99 ms", "µs CPU/upd/sub", "×anchor", "×floor", "KB RSS/conn", "×anchor", "Go KB/conn")
+	var out []Result
+	for _, sc := range opts.Scenarios {
+		for _, n := range opts.Clients {
+			if err := ctx.Err(); err != nil {
+				return out, err
+			}
+			r, err := runCell(ctx, opts, sc, n)
+			if err != nil {
+				return out, fmt.Errorf("serverbench: %s, %d clients: %w", sc, n, err)
+			}
+			out = append(out, r)
+			printRow(w, r)
+		}
+	}
+	fmt.Fprintf(w, "anchor (y/hub, published, a laptop): %.0f µs CPU per update per observer; 300 MB for 1,500 idle connections = %.0f KB each. Target: ×anchor ≤ %.1f.\n",
+		float64(AnchorCPUPerDelivery)/1e3, AnchorBytesPerConn/1e3, Target)
+	fmt.Fprintf(w, "floor: the CPU of one write(2) of a %d-byte message to a loopback TCP socket on this machine, spread over as many connections (the server makes one per delivery).\n", floorMsgSize)
+	return out, nil
+}
+
+func printRow(w io.Writer, r Result) {
+	if r.Skipped != "" {
+		fmt.Fprintf(w, "%-5s %7d skipped: %s\n", r.Scenario, r.Clients, r.Skipped)
+		return
+	}
+	vsFloor := "n/a"
+	if r.WriteFloor > 0 {
+		vsFloor = fmt.Sprintf("%.2f×", float64(r.CPUPerDelivery)/float64(r.WriteFloor))
+	}
+	fmt.Fprintf(w, "%-5s %7d %6d %7d %10.0f %8.2f %8.2f %14.2f %7.2f× %8s %11.1f %7.2f× %10.1f\n",
+		r.Scenario, r.Clients, r.Workspaces, r.Writers, r.UpdatesPerSec,
+		float64(r.P50)/1e6, float64(r.P99)/1e6,
+		float64(r.CPUPerDelivery)/1e3, float64(r.CPUPerDelivery)/float64(AnchorCPUPerDelivery), vsFloor,
+		r.RSSPerConn/1e3, r.RSSPerConn/AnchorBytesPerConn, r.GoMemPerConn/1e3)
+}
+
+// run is the state of one cell shared by its clients.
+type run struct {
+	epoch   time.Time
+	closing atomic.Bool // set before the clients are closed on purpose
+}
+
+// now is the run's clock: ns since its epoch (monotonic).
+func (r *run) now() int64 { return int64(time.Since(r.epoch)) }
+
+// layout builds the rooms of a cell (clients not yet connected).
+func layout(r *run, opts Options, scenario string, n int) ([]*room, error) {
+	spaces, writersPer := 1, min(opts.Writers, n)
+	if scenario == ManyWorkspaces {
+		spaces = opts.Workspaces
+		if spaces == 0 {
+			spaces = max(1, n/10)
+		}
+		spaces = min(spaces, n)
+		writersPer = opts.RoomWriters
+	}
+	rooms := make([]*room, spaces)
+	for i := range rooms {
+		rooms[i] = &room{name: fmt.Sprintf("bench-%s-%d-%d", scenario, n, i)}
+	}
+	for i := range n {
+		rm := rooms[i%spaces]
+		rm.clients = append(rm.clients, &client{r: r, room: rm, synced: make(chan struct{}), done: make(chan struct{})})
+	}
+	var clientID uint64 = 1 << 40 // far from the engine's random 32-bit ids
+	for _, rm := range rooms {
+		for i := 0; i < min(writersPer, len(rm.clients)); i++ {
+			c := rm.clients[i]
+			clientID++
+			w, err := newWriter(c, i, clientID, opts.Window)
+			if err != nil {
+				return nil, err
+			}
+			c.writer = w
+			rm.writers = append(rm.writers, w)
+		}
+	}
+	return rooms, nil
+}
+
+// runCell measures one scenario with n clients against a fresh server.
+func runCell(ctx context.Context, opts Options, scenario string, n int) (Result, error) {
+	res := Result{Scenario: scenario, Clients: n}
+	r := &run{epoch: time.Now()}
+	rooms, err := layout(r, opts, scenario, n)
+	if err != nil {
+		return res, err
+	}
+	res.Workspaces = len(rooms)
+	for _, rm := range rooms {
+		res.Writers += len(rm.writers)
+	}
+	// Descriptors: a socket per client on each side, plus the server's
+	// op-log files (a few per workspace) and slack.
+	needSelf := uint64(2*n + 256) // WriteFloor holds both ends of n sockets
+	needChild := uint64(n + 8*len(rooms) + 256)
+	if _, err := raiseFileLimit(max(needSelf, needChild)); err != nil {
+		res.Skipped = err.Error()
+		return res, nil
+	}
+	prog := func(format string, args ...any) {
+		fmt.Fprintf(opts.Progress, "bench server: %s, %d clients: %s\n", scenario, n, fmt.Sprintf(format, args...))
+	}
+
+	if floor, err := WriteFloor(n, max(50_000, 10*n), floorMsgSize); err == nil {
+		res.WriteFloor = floor
+		prog("floor: %.2f µs per write(2)", float64(floor)/1e3)
+	} else {
+		prog("floor not measured: %v", err)
+	}
+
+	dir, err := os.MkdirTemp(opts.Dir, "store-")
+	if err != nil {
+		return res, err
+	}
+	defer os.RemoveAll(dir)
+	ch, err := startChild(ctx, opts.ChildArgs, childConfig{Dir: dir, Durability: uint8(opts.Durability), MinFiles: needChild}, os.Stderr)
+	if err != nil {
+		return res, err
+	}
+	defer ch.stop()
+	empty, err := ch.stats(ctx)
+	if err != nil {
+		return res, err
+	}
+
+	// Connect, at most 32 handshakes at a time.
+	var all []*client
+	for _, rm := range rooms {
+		all = append(all, rm.clients...)
+	}
+	defer func() {
+		r.closing.Store(true)
+		for _, c := range all {
+			if c.ws != nil {
+				c.ws.CloseNow()
+			}
+		}
+		for _, c := range all {
+			if c.ws != nil {
+				<-c.done
+			}
+		}
+	}()
+	if err := connectAll(ctx, all, "ws://"+ch.addr+"/sync/", prog); err != nil {
+		return res, err
+	}
+	time.Sleep(500 * time.Millisecond) // let handshake garbage and buffers settle
+	idle, err := ch.stats(ctx)
+	if err != nil {
+		return res, err
+	}
+	res.IdleRSS = idle.RSS
+	res.RSSPerConn = float64(idle.RSS-empty.RSS) / float64(n)
+	res.GoMemPerConn = float64(idle.GoMem-empty.GoMem) / float64(n)
+	res.GoroutinesPerConn = float64(idle.Goroutines-empty.Goroutines) / float64(n)
+	prog("connected; server RSS %.1f MB (%.1f KB/conn), %.1f goroutines/conn",
+		float64(idle.RSS)/1e6, res.RSSPerConn/1e3, res.GoroutinesPerConn)
+
+	// Edit.
+	if opts.ProfileDir != "" {
+		if err := ch.okCommand(ctx, "heap "+filepath.Join(opts.ProfileDir, fmt.Sprintf("server-%s-%d.heap.pprof", scenario, n))); err != nil {
+			return res, err
+		}
+		if err := ch.profile(ctx, filepath.Join(opts.ProfileDir, fmt.Sprintf("server-%s-%d.pprof", scenario, n))); err != nil {
+			return res, err
+		}
+	}
+	var interval time.Duration
+	if opts.Rate > 0 {
+		interval = time.Duration(float64(res.Writers) / opts.Rate * float64(time.Second))
+	}
+	cpu0, err := ch.stats(ctx)
+	if err != nil {
+		return res, err
+	}
+	clientCPU0 := selfCPU()
+	t0 := r.now()
+	stop, cancelStop := context.WithTimeout(ctx, opts.Duration)
+	defer cancelStop()
+	drain, cancelDrain := context.WithTimeout(ctx, opts.Duration+time.Minute)
+	defer cancelDrain()
+	var wg sync.WaitGroup
+	for _, rm := range rooms {
+		for _, w := range rm.writers {
+			wg.Go(func() { w.run(stop, drain, interval) })
+		}
+	}
+	prog("editing for %v (%d writers)", opts.Duration, res.Writers)
+	wg.Wait()
+	cpu1, err := ch.stats(ctx)
+	if err != nil {
+		return res, err
+	}
+	res.ClientCPU = selfCPU() - clientCPU0
+	if opts.ProfileDir != "" {
+		if err := ch.profile(ctx, ""); err != nil {
+			return res, err
+		}
+	}
+	res.ServerCPU = cpu1.CPU - cpu0.CPU
+	t1 := t0
+	var werrs []error
+	for _, rm := range rooms {
+		for _, w := range rm.writers {
+			res.Updates += w.completed.Load()
+			res.Deliveries += w.completed.Load() * int64(len(rm.clients))
+			t1 = max(t1, w.lastDone.Load())
+			if w.err != nil {
+				werrs = append(werrs, fmt.Errorf("writer %d of %s: %w", w.idx, rm.name, w.err))
+			}
+		}
+	}
+	res.Elapsed = time.Duration(t1 - t0)
+
+	// Close the clients and check what each received.
+	r.closing.Store(true)
+	for _, c := range all {
+		c.ws.CloseNow()
+	}
+	var lat []int64
+	var cerrs []error
+	for _, c := range all {
+		<-c.done
+		if c.err != nil {
+			cerrs = append(cerrs, c.err)
+		}
+		lat = append(lat, c.lat...)
+		res.Duplicates += c.dups
+		res.Missing += c.gaps
+		for wi, w := range c.room.writers {
+			if got := c.next[wi] - 1; got < w.sent {
+				res.Missing += int64(w.sent - got)
+			}
+		}
+	}
+	if res.Elapsed > 0 {
+		res.UpdatesPerSec = float64(res.Updates) / res.Elapsed.Seconds()
+	}
+	if res.Deliveries > 0 {
+		res.CPUPerDelivery = res.ServerCPU / time.Duration(res.Deliveries)
+	}
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		res.P50 = time.Duration(lat[len(lat)*50/100])
+		res.P99 = time.Duration(lat[min(len(lat)-1, len(lat)*99/100)])
+	}
+	prog("%d updates in %v, server CPU %v, client CPU %v", res.Updates, res.Elapsed.Round(time.Millisecond),
+		res.ServerCPU.Round(time.Millisecond), res.ClientCPU.Round(time.Millisecond))
+	switch {
+	case len(werrs) > 0:
+		return res, fmt.Errorf("%d writers failed, first: %w", len(werrs), werrs[0])
+	case len(cerrs) > 0:
+		return res, fmt.Errorf("%d connections failed, first: %w", len(cerrs), cerrs[0])
+	case res.Missing > 0 || res.Duplicates > 0:
+		return res, fmt.Errorf("clients missed %d and got %d duplicate edits", res.Missing, res.Duplicates)
+	case res.Updates == 0:
+		return res, fmt.Errorf("no edit completed in %v", opts.Duration)
+	}
+	return res, nil
+}
+
+// connectAll connects and syncs every client, 32 at a time, reporting
+// progress every second.
+func connectAll(ctx context.Context, all []*client, base string, prog func(string, ...any)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var done atomic.Int64
+	var firstErr error
+	var once sync.Once
+	sem := make(chan struct{}, 32)
+	var wg sync.WaitGroup
+	ticker := time.NewTicker(time.Second)
+	defer ticker.Stop()
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ticker.C:
+				prog("connecting %d/%d", done.Load(), len(all))
+			}
+		}
+	}()
+	for _, c := range all {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			cctx, ccancel := context.WithTimeout(ctx, time.Minute)
+			defer ccancel()
+			err := c.connect(cctx, base+c.room.name)
+			if err == nil {
+				select {
+				case <-c.synced:
+				case <-c.done:
+					err = fmt.Errorf("connection closed before sync: %v", c.err)
+				case <-cctx.Done():
+					err = fmt.Errorf("no SyncStep2: %w", cctx.Err())
+				}
+			}
+			if err != nil {
+				once.Do(func() { firstErr = err; cancel() })
+				return
+			}
+			done.Add(1)
+		})
+	}
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	if firstErr != nil {
+		return fmt.Errorf("connecting (%d of %d connected): %w", done.Load(), len(all), firstErr)
+	}
+	return nil
+}

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"octobase/engine/crdt"
+)
+
+func TestServeReplicationFlagErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"--no-replication", "--cluster", "127.0.0.1:6222"},
+		{"--nats-url", "nats://127.0.0.1:4222", "--cluster", "127.0.0.1:6222"},
+		{"--peers", "nats://127.0.0.1:6223"},
+		{"--nats-port", "70000"},
+		{"--cluster", "127.0.0.1:6222", "--peers", "nats://127.0.0.1:6223"}, // no --node-name
+	} {
+		r := runCLI(t, nil, append([]string{"serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0"}, args...)...)
+		if r.code != exitUsage {
+			t.Errorf("serve %v: exit %d, want %d; stderr %q", args, r.code, exitUsage, r.stderr)
+		}
+	}
+}
+
+// replServed is an in-process `octobase serve`.
+type replServed struct {
+	name   string
+	addr   string
+	stderr *syncBuffer
+	done   chan error
+	stop   context.CancelFunc
+}
+
+func startReplServe(t *testing.T, name string, args ...string) *replServed {
+	t.Helper()
+	r := &serveRunner{getenv: func(string) string { return "" }}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	r.Flags(fs)
+	args = append([]string{"--data", t.TempDir(), "--addr", "127.0.0.1:0", "--node-name", name}, args...)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	addrc := make(chan string, 1)
+	r.ready = func(a string) { addrc <- a }
+	n := &replServed{name: name, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	ctx, stop := context.WithCancel(context.Background())
+	n.stop = stop
+	go func() { n.done <- r.Run(ctx, &Env{Stderr: n.stderr, Stdout: io.Discard}, nil) }()
+	select {
+	case n.addr = <-addrc:
+	case err := <-n.done:
+		t.Fatalf("%s: serve ended early: %v\n%s", name, err, n.stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s: serve did not start", name)
+	}
+	t.Cleanup(func() {
+		n.stop()
+		select {
+		case err := <-n.done:
+			if err != nil {
+				t.Errorf("%s: serve: %v", name, err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("%s: serve did not stop", name)
+		}
+		if t.Failed() {
+			t.Logf("%s log:\n%s", name, n.stderr.String())
+		}
+	})
+	return n
+}
+
+// post applies a yjs update through the HTTP API.
+func (n *replServed) post(t *testing.T, ws string, u []byte) {
+	resp, err := http.Post("http://"+n.addr+"/api/workspaces/"+ws+"/update", "application/octet-stream", bytes.NewReader(u))
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("%s: POST update: status %d", n.name, resp.StatusCode)
+	}
+}
+
+// state reads the workspace's encoded state through the HTTP API.
+func (n *replServed) state(t *testing.T, ws string) []byte {
+	t.Helper()
+	resp, err := http.Get("http://" + n.addr + "/api/workspaces/" + ws + "/update")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil // not there yet
+	}
+	return b
+}
+
+// typingUpdates returns n updates, each inserting tag+i at the start of
+// text "t" of one document with client id client.
+func typingUpdates(t *testing.T, client uint64, tag string, n int) [][]byte {
+	doc := crdt.MustNewDoc(crdt.Options{ClientID: client})
+	var out [][]byte
+	doc.OnUpdate(func(u []byte, _ *crdt.Txn) { out = append(out, append([]byte(nil), u...)) })
+	for i := range n {
+		doc.Transact(nil, func(tx *crdt.Txn) {
+			x, _ := doc.GetText("t")
+			if err := x.Insert(tx, 0, fmt.Sprintf("<%s%d>", tag, i), nil); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	return out
+}
+
+// waitSameState polls until every node serves the same encoded state of
+// ws, whose text "t" holds every want string.
+func waitSameState(t *testing.T, ws string, want []string, nodes ...*replServed) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		why := ""
+		first := nodes[0].state(t, ws)
+		for _, n := range nodes[1:] {
+			if !bytes.Equal(first, n.state(t, ws)) {
+				why = nodes[0].name + " and " + n.name + " differ"
+				break
+			}
+		}
+		if why == "" {
+			d := crdt.MustNewDoc(crdt.Options{ClientID: 999})
+			if err := d.ApplyUpdate(first, nil); err != nil {
+				t.Fatal(err)
+			}
+			x, _ := d.GetText("t")
+			for _, s := range want {
+				if !strings.Contains(x.String(), s) {
+					why = "text lacks " + s
+					break
+				}
+			}
+			if why == "" {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no convergence: %s", why)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// freePort returns a loopback port outside the ephemeral range that is
+// free now.
+func freeReplPort(t *testing.T, avoid ...int) int {
+	t.Helper()
+	for range 1000 {
+		p := 20000 + rand.IntN(10000)
+		if strings.Contains(fmt.Sprint(avoid), strconv.Itoa(p)) {
+			continue
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err == nil {
+			ln.Close()
+			return p
+		}
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+// runTyping posts every node's updates concurrently and waits until all
+// nodes serve the same state holding all of them.
+func runTyping(t *testing.T, nodes []*replServed, perNode int) {
+	var want []string
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		ups := typingUpdates(t, uint64(100+i), n.name, perNode)
+		for j := range perNode {
+			want = append(want, fmt.Sprintf("<%s%d>", n.name, j))
+		}
+		wg.Go(func() {
+			for _, u := range ups {
+				n.post(t, "w", u)
+			}
+		})
+	}
+	wg.Wait()
+	waitSameState(t, "w", want, nodes...)
+}
+
+// TestServeReplicationPair: one serve with the embedded server's client
+// port open, another connected to it with --nats-url; updates posted to
+// both end up in the same state on both.
+func TestServeReplicationPair(t *testing.T) {
+	port := freeReplPort(t)
+	a := startReplServe(t, "a", "--nats-port", strconv.Itoa(port))
+	b := startReplServe(t, "b", "--nats-url", fmt.Sprintf("nats://127.0.0.1:%d", port))
+	runTyping(t, []*replServed{a, b}, 10)
+
+	// cluster status sees the stream and both nodes once they reported.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := runCLI(t, nil, "cluster", "status", "--nats-url", fmt.Sprintf("nats://127.0.0.1:%d", port))
+		out := r.stdout
+		if r.code == exitOK && strings.Contains(out, "stream OCTO_UPDATES: 20 messages") &&
+			strings.Contains(out, "\na     single") && strings.Contains(out, "\nb     external") {
+			t.Logf("cluster status:\n%s", out)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cluster status: exit %d\n%s%s", r.code, out, r.stderr)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestServeReplicationCluster: three serve instances form a cluster with
+// --cluster and --peers; concurrent HTTP writes on all three converge.
+func TestServeReplicationCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("forms a 3-node JetStream cluster (seconds)")
+	}
+	var ports []int
+	for range 3 {
+		ports = append(ports, freeReplPort(t, ports...))
+	}
+	var peers []string
+	for _, p := range ports {
+		peers = append(peers, fmt.Sprintf("nats://127.0.0.1:%d", p))
+	}
+	nodes := make([]*replServed, 3)
+	for i := range 3 {
+		nodes[i] = startReplServe(t, fmt.Sprintf("n%d", i+1),
+			"--cluster", fmt.Sprintf("127.0.0.1:%d", ports[i]), "--peers", strings.Join(peers, ","))
+	}
+	runTyping(t, nodes, 10)
+}

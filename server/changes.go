@@ -1,0 +1,195 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"octobase/engine"
+	"octobase/oplog"
+	"octobase/query"
+)
+
+// changeEventJSON is the data of one SSE change event.
+type changeEventJSON struct {
+	LSN    uint64            `json:"lsn"`
+	Time   string            `json:"time"`
+	Origin string            `json:"origin"`
+	Blocks []blockChangeJSON `json:"blocks"`
+}
+
+type blockChangeJSON struct {
+	Space  string   `json:"space"`
+	ID     string   `json:"id"`
+	Op     string   `json:"op"`
+	Fields []string `json:"fields,omitempty"`
+}
+
+// handleChanges streams a workspace's changes as Server-Sent Events (see
+// docs/http-api.md): one event per op-log record (per matching record with
+// where=), with the LSN as the event id, resumable with Last-Event-ID.
+func (s *Server) handleChanges(w http.ResponseWriter, req *http.Request) {
+	name := req.PathValue("ws")
+	if !s.authorize(w, req, name, AccessRead) {
+		return
+	}
+	q := req.URL.Query()
+	var from oplog.LSN
+	if v := q.Get("from"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, codeBadRequest, "from must be a log position (an unsigned integer)")
+			return
+		}
+		from = oplog.LSN(n)
+	}
+	// A reconnecting EventSource sends the id of the last event it got:
+	// resume right after it, whatever from says.
+	if v := req.Header.Get("Last-Event-ID"); v != "" {
+		n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, codeBadRequest, "Last-Event-ID must be a log position")
+			return
+		}
+		from = oplog.LSN(n + 1)
+	}
+	where := q.Get("where")
+	var params []any
+	for _, p := range q["param"] {
+		params = append(params, paramValue(p))
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		writeError(w, http.StatusInternalServerError, codeInternal, "streaming is not supported by this connection")
+		return
+	}
+	if err := s.addConn(name); err != nil {
+		s.connLimitError(w, err)
+		return
+	}
+	defer s.removeConn(name)
+
+	ws, err := s.store.Workspace(req.Context(), name)
+	if err != nil {
+		s.engineError(w, name, err)
+		return
+	}
+	ctx := req.Context()
+	stream, err := query.OpenTail(ctx, ws, where, params, from)
+	if err != nil {
+		var qe *query.Error
+		if errors.As(err, &qe) {
+			queryErrorJSON(w, err)
+		} else {
+			s.engineError(w, name, err)
+		}
+		return
+	}
+	defer stream.Close()
+	s.metrics.sseStreams.Add(1)
+	defer s.metrics.sseStreams.Add(-1)
+
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	// The stream is open: later changes will be delivered.
+	if _, err := fmt.Fprint(w, ": ok\n\n"); err != nil {
+		return
+	}
+	flusher.Flush()
+
+	hb := time.NewTicker(s.opts.HeartbeatInterval)
+	defer hb.Stop()
+	var buf []byte
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.streams.Done():
+			return
+		case <-hb.C:
+			if _, err := fmt.Fprint(w, ": heartbeat\n\n"); err != nil {
+				return
+			}
+			flusher.Flush()
+		case ev, ok := <-stream.C:
+			if !ok {
+				if err := stream.Err(); err != nil && ctx.Err() == nil && !errors.Is(err, engine.ErrClosed) {
+					s.log.Warn("change stream ended", "workspace", name, "err", err)
+				}
+				return
+			}
+			buf = appendChangeEvent(buf[:0], ev)
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+			flusher.Flush()
+			s.metrics.sseEvents.Add(1)
+			hb.Reset(s.opts.HeartbeatInterval)
+		}
+	}
+}
+
+// appendChangeEvent appends ev as one SSE event: "id: <lsn>", "event:
+// change" and one data line of JSON (JSON without raw newlines).
+func appendChangeEvent(dst []byte, ev query.TailEvent) []byte {
+	data := changeEventJSON{
+		LSN:    uint64(ev.LSN),
+		Time:   ev.Time.UTC().Format(time.RFC3339Nano),
+		Origin: ev.Origin,
+		Blocks: make([]blockChangeJSON, len(ev.Blocks)),
+	}
+	for i, b := range ev.Blocks {
+		data.Blocks[i] = blockChangeJSON{Space: b.Space, ID: string(b.ID), Op: strings.ToLower(b.Op.String()), Fields: b.Fields}
+	}
+	js, _ := json.Marshal(data)
+	dst = append(dst, "id: "...)
+	dst = strconv.AppendUint(dst, uint64(ev.LSN), 10)
+	dst = append(dst, "\nevent: change\ndata: "...)
+	dst = append(dst, js...)
+	return append(dst, "\n\n"...)
+}
+
+// connLimitError answers a refused connection count: 429 for the
+// per-workspace limit, 503 for the node's or while shutting down.
+func (s *Server) connLimitError(w http.ResponseWriter, err error) {
+	var tm *errTooManyConns
+	switch {
+	case errors.As(err, &tm) && tm.perWorkspace:
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusTooManyRequests, codeTooManyConns, err.Error())
+	case errors.As(err, &tm):
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, codeTooManyConns, err.Error())
+	default:
+		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "server is shutting down")
+	}
+}
+
+// paramValue reads a query-string parameter: a JSON scalar (number, true,
+// false, null, "string") as itself, anything else as a string.
+func paramValue(a string) any {
+	var v any
+	d := json.NewDecoder(strings.NewReader(a))
+	d.UseNumber()
+	if err := d.Decode(&v); err == nil && !d.More() {
+		switch x := v.(type) {
+		case json.Number:
+			if i, err := x.Int64(); err == nil {
+				return i
+			}
+			if f, err := x.Float64(); err == nil {
+				return f
+			}
+		case nil, bool, string:
+			return x
+		}
+	}
+	return a
+}

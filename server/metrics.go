@@ -1,0 +1,111 @@
+package server
+
+import (
+	"bufio"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// applyBuckets are the upper bounds, in seconds, of the apply latency
+// histogram.
+var applyBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}
+
+// metrics are the Server's counters and gauges, exported by GET /metrics in
+// the Prometheus text format (written by hand: no client library).
+type metrics struct {
+	connections    atomic.Int64 // open WebSocket connections (gauge)
+	sseStreams     atomic.Int64 // open SSE streams (gauge)
+	updatesApplied atomic.Int64 // updates and block transactions applied through this server
+	applyErrors    atomic.Int64 // applies that failed (malformed, too large, storage)
+	broadcasts     atomic.Int64 // changes broadcast to rooms
+	rejected       atomic.Int64 // WebSocket messages refused (malformed, read-only)
+	authFailures   atomic.Int64 // requests and connections refused with 401/403 or 4401/4403
+	connRefused    atomic.Int64 // connections refused by a connection limit
+	wsBytesIn      atomic.Int64
+	wsBytesOut     atomic.Int64
+	wsMessagesIn   atomic.Int64
+	wsMessagesOut  atomic.Int64
+	httpBytesIn    atomic.Int64
+	httpBytesOut   atomic.Int64
+	sseEvents      atomic.Int64
+
+	applySumNano atomic.Int64
+	applyHist    []atomic.Int64 // per bucket (not cumulative), plus +Inf last
+}
+
+func (m *metrics) init() {
+	m.applyHist = make([]atomic.Int64, len(applyBuckets)+1)
+}
+
+// observeApply records one successful apply (or block transaction) of
+// duration d.
+func (m *metrics) observeApply(d time.Duration) {
+	m.updatesApplied.Add(1)
+	m.applySumNano.Add(int64(d))
+	sec := d.Seconds()
+	i := 0
+	for i < len(applyBuckets) && sec > applyBuckets[i] {
+		i++
+	}
+	m.applyHist[i].Add(1)
+}
+
+func (s *Server) handleMetrics(w http.ResponseWriter, req *http.Request) {
+	if !s.authorize(w, req, AllWorkspaces, AccessRead) {
+		return
+	}
+	s.mu.Lock()
+	rooms := len(s.mu.rooms)
+	var docBytes int64
+	sizes := make([]*docSize, 0, len(s.mu.docSize))
+	for _, d := range s.mu.docSize {
+		sizes = append(sizes, d)
+	}
+	s.mu.Unlock()
+	for _, d := range sizes {
+		docBytes += d.load()
+	}
+	m := &s.metrics
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	bw := bufio.NewWriter(w)
+	gauge := func(name, help string, v int64) {
+		fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s gauge\n%s %d\n", name, help, name, name, v)
+	}
+	counter := func(name, help string, v int64) {
+		fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", name, help, name, name, v)
+	}
+	gauge("octobase_websocket_connections", "Open WebSocket sync connections.", m.connections.Load())
+	gauge("octobase_sse_streams", "Open SSE change streams.", m.sseStreams.Load())
+	gauge("octobase_rooms", "Workspaces with at least one WebSocket connection.", int64(rooms))
+	counter("octobase_updates_applied_total", "Updates and block transactions applied through this server.", m.updatesApplied.Load())
+	counter("octobase_apply_errors_total", "Updates refused or failed (malformed, over the document limit, storage errors).", m.applyErrors.Load())
+	counter("octobase_broadcasts_total", "Changes broadcast to the WebSocket connections of a room.", m.broadcasts.Load())
+	counter("octobase_websocket_rejected_messages_total", "WebSocket messages refused: malformed, or writes on a read-only connection.", m.rejected.Load())
+	counter("octobase_auth_failures_total", "Requests and connections refused for a missing, invalid or insufficient token.", m.authFailures.Load())
+	counter("octobase_connections_refused_total", "WebSocket connections and SSE streams refused by a connection limit.", m.connRefused.Load())
+	counter("octobase_send_queue_overflows_total", "WebSocket connections closed because they read too slowly.", s.overflows.Load())
+	counter("octobase_websocket_received_bytes_total", "Bytes of WebSocket messages received.", m.wsBytesIn.Load())
+	counter("octobase_websocket_sent_bytes_total", "Bytes of WebSocket messages sent.", m.wsBytesOut.Load())
+	counter("octobase_websocket_received_messages_total", "WebSocket messages received.", m.wsMessagesIn.Load())
+	counter("octobase_websocket_sent_messages_total", "WebSocket messages sent.", m.wsMessagesOut.Load())
+	counter("octobase_http_received_bytes_total", "Bytes of HTTP request bodies read by the API.", m.httpBytesIn.Load())
+	counter("octobase_http_sent_bytes_total", "Bytes of binary updates sent by GET .../update.", m.httpBytesOut.Load())
+	counter("octobase_sse_events_total", "Change events sent on SSE streams.", m.sseEvents.Load())
+	gauge("octobase_document_size_estimate_bytes", "Sum of the document size estimates (docs/http-api.md, Limits) of the workspaces this server wrote to.", docBytes)
+
+	const h = "octobase_apply_duration_seconds"
+	fmt.Fprintf(bw, "# HELP %s Time to apply and persist one update or block transaction.\n# TYPE %s histogram\n", h, h)
+	var cum int64
+	for i, ub := range applyBuckets {
+		cum += m.applyHist[i].Load()
+		fmt.Fprintf(bw, "%s_bucket{le=\"%s\"} %d\n", h, strconv.FormatFloat(ub, 'g', -1, 64), cum)
+	}
+	cum += m.applyHist[len(applyBuckets)].Load()
+	fmt.Fprintf(bw, "%s_bucket{le=\"+Inf\"} %d\n", h, cum)
+	fmt.Fprintf(bw, "%s_sum %s\n", h, strconv.FormatFloat(time.Duration(m.applySumNano.Load()).Seconds(), 'g', -1, 64))
+	fmt.Fprintf(bw, "%s_count %d\n", h, cum)
+	_ = bw.Flush()
+}
