@@ -296,3 +296,43 @@ func TestSnapshotOnClose(t *testing.T) {
 		t.Fatal("state after reopen differs")
 	}
 }
+
+// TestApplyComplete: an update whose dependencies the workspace lacks is
+// refused before anything changes; once they arrive it applies.
+func TestApplyComplete(t *testing.T) {
+	s := openStore(t, testOptions(nil))
+	w := workspace(t, s, "ws")
+	p := newPeer(7)
+	u1 := p.edit(t, func(b *Blocks) error { _, err := b.Create(NewBlock{ID: "a", Flavour: "f"}); return err })[0]
+	u2 := p.edit(t, func(b *Blocks) error { return b.SetProp("a", "x", 1) })[0]
+	u3 := p.edit(t, func(b *Blocks) error { return b.Delete("a", false) })[0]
+	before, lsn := encodeState(t, w), mustLSN(t, w)
+	for name, u := range map[string][]byte{"depends on an earlier update": u2, "deletes what is missing": u3} {
+		if _, err := w.ApplyComplete(bg, u, "client"); !errors.Is(err, ErrMissingDeps) {
+			t.Fatalf("%s: %v, want ErrMissingDeps", name, err)
+		}
+		if string(encodeState(t, w)) != string(before) || mustLSN(t, w) != lsn {
+			t.Fatalf("%s: the refused update changed the workspace", name)
+		}
+	}
+	for _, u := range [][]byte{u1, u2, u3} {
+		if _, err := w.ApplyComplete(bg, u, "client"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok, _ := w.Get(bg, "a"); ok {
+		t.Fatal("the block should be deleted")
+	}
+	if _, err := w.ApplyComplete(bg, []byte{9, 9, 9}, "client"); err == nil || errors.Is(err, ErrMissingDeps) {
+		t.Fatalf("malformed update: %v", err)
+	}
+}
+
+func mustLSN(t *testing.T, w *Workspace) oplog.LSN {
+	t.Helper()
+	lsn, err := w.LastLSN(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lsn
+}

@@ -8,9 +8,10 @@
 //
 //   - Store: workspace directories (names escaped so no name can traverse
 //     or collide), lazy opening, closing idle workspaces, the LOCK file.
-//   - Workspace: the write path (Apply for remote updates, Transact for
-//     local edits), recovery, background snapshots, the per-workspace
-//     client id (persisted in a client-id file so restarts keep it).
+//   - Workspace: the write path (Apply for remote updates, ApplyComplete
+//     for untrusted clients, Transact for local edits), group commit,
+//     recovery, background snapshots, the per-workspace client id
+//     (persisted in a client-id file so restarts keep it).
 //   - The block model (docs/data-model.md): blocks of a space live in the
 //     root map space:<id> (default "blocks"), each a Y.Map with sys:id,
 //     sys:flavour, sys:children, sys:parent, sys:created, sys:creator and
@@ -20,7 +21,14 @@
 //     {"$ref": id} prop values and "reference" text attributes, with a
 //     backlink index. Documents that do not follow the layout are stored
 //     and synced untouched; they simply have no blocks.
-//   - Change streams (Subscribe) and time travel (ReadAt).
+//   - The roaring-bitmap indexes of each space (package index), kept in
+//     step with the views (engine/index.go), read through ReadView.Index,
+//     written beside each snapshot and loaded on recovery when they match
+//     it (rebuilt from the views otherwise).
+//   - Change streams (Subscribe), block history (History), time travel
+//     (ReadAt, LSNAt, ReadAtTime), and Replica: a private copy of the
+//     state that follows a change stream record by record (what filtered
+//     change streams evaluate predicates on).
 //
 // The engine never imports query, replication, server, net/http or NATS
 // (deps_test.go); filtered change streams are built on Subscribe by the

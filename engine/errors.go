@@ -32,4 +32,8 @@ var (
 	// recovered: a logged record or a snapshot that the CRDT rejects, or a
 	// damaged client id file. The underlying error is wrapped.
 	ErrBadState = errors.New("engine: stored workspace state is damaged")
+	// ErrMissingDeps is returned by Workspace.ApplyComplete for an update
+	// that refers to, or deletes, changes the workspace does not have (and
+	// the update does not bring): Apply would keep it pending.
+	ErrMissingDeps = errors.New("engine: update depends on changes the workspace does not have")
 )

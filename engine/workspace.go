@@ -192,9 +192,33 @@ func (w *Workspace) Apply(ctx context.Context, update []byte, origin string) (op
 	if len(update) > w.s.opts.maxRecord {
 		return 0, fmt.Errorf("engine: update of %d bytes: %w", len(update), oplog.ErrRecordTooLarge)
 	}
+	return w.apply(ctx, update, origin, false)
+}
+
+// ApplyComplete is Apply for updates from untrusted clients: an update that
+// would not integrate completely, one that refers to or deletes changes
+// neither the workspace nor the update holds (which Apply keeps pending
+// until they arrive), is refused with ErrMissingDeps (naming the first
+// missing id) before anything changes or is logged. A y-protocols peer
+// answers a SyncStep1 with everything the workspace lacks, so a server can
+// reply to the refusal with its state vector and get the missing changes.
+func (w *Workspace) ApplyComplete(ctx context.Context, update []byte, origin string) (oplog.LSN, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := checkOrigin(origin); err != nil {
+		return 0, err
+	}
+	if len(update) > w.s.opts.maxRecord {
+		return 0, fmt.Errorf("engine: update of %d bytes: %w", len(update), oplog.ErrRecordTooLarge)
+	}
+	return w.apply(ctx, update, origin, true)
+}
+
+func (w *Workspace) apply(ctx context.Context, update []byte, origin string, complete bool) (oplog.LSN, error) {
 	w.touchUsed()
 	w.mu.Lock()
-	st, p, err := w.applyLocked(update, origin)
+	st, p, err := w.applyLocked(update, origin, complete)
 	w.mu.Unlock()
 	if err != nil || st == nil {
 		return p.LSN(), err
@@ -202,13 +226,23 @@ func (w *Workspace) Apply(ctx context.Context, update []byte, origin string) (op
 	return w.finish(st, p)
 }
 
-// applyLocked integrates update and queues its record. It returns the
+// applyLocked integrates update and queues its record (with complete,
+// only if nothing of it would stay pending). It returns the
 // state and the pending append to finish, or (nil, a Pending whose LSN is
 // the answer, nil) when there is nothing to wait for.
-func (w *Workspace) applyLocked(update []byte, origin string) (*wsState, oplog.Pending, error) {
+func (w *Workspace) applyLocked(update []byte, origin string, complete bool) (*wsState, oplog.Pending, error) {
 	st, err := w.ensureLocked()
 	if err != nil {
 		return nil, oplog.Pending{}, err
+	}
+	if complete {
+		id, missing, err := crdt.MissingDependency(update, st.doc.StateVector())
+		if err != nil {
+			return nil, oplog.Pending{}, err
+		}
+		if missing {
+			return nil, oplog.Pending{}, fmt.Errorf("%w: %v", ErrMissingDeps, id)
+		}
 	}
 	pending := st.doc.HasPending()
 	st.changed = false

@@ -114,10 +114,11 @@ func TestHostileWebSocketInput(t *testing.T) {
 	}
 }
 
-// TestMissingDependencies sends an update whose items reference content the
-// server never received. As in yjs, it is kept pending (not integrated, not
-// visible), the connection stays open, and the rest of the document keeps
-// working; when the missing update arrives, both integrate.
+// TestMissingDependencies: an update that depends on changes the server
+// does not have is not stored (not even as pending); the connection stays
+// open and is sent the server's SyncStep1, which a y-protocols client
+// answers with the missing changes; others are served meanwhile. Over
+// HTTP the same update gets 409.
 func TestMissingDependencies(t *testing.T) {
 	e := startServer(t, t.TempDir(), Options{})
 	const ws = "missing"
@@ -127,16 +128,30 @@ func TestMissingDependencies(t *testing.T) {
 
 	ups := docUpdates(77, "u", 2) // the second references the first's item
 	c := dial(t, e.wsURL(ws), nil)
-	readMsg(t, c)
+	readMsg(t, c) // the server's SyncStep1 of the handshake
+	before := storedState(t, e, ws)
 	writeMsg(t, c, ysync.AppendUpdate(nil, ups[1]))
+	for asked := false; !asked; {
+		_, asked = readMsg(t, c).(ysync.SyncStep1)
+	}
+	if after := storedState(t, e, ws); !after.equal(before) {
+		t.Fatal("an update with missing dependencies changed the stored state")
+	}
 	good.edit(insertText("t", 2, "!"))
 	waitFor(t, "the good edit", func() bool { return serverText(t, e.store, ws, "t") == "ok!" })
-	if got := serverText(t, e.store, ws, "u"); got != "" {
-		t.Fatalf("an update with missing dependencies became visible: %q", got)
-	}
-	// The connection is still served; the missing update completes both.
+	// The connection is still served: the missing change, then the
+	// refused one again (what the client's SyncStep2 would carry).
 	writeMsg(t, c, ysync.AppendUpdate(nil, ups[0]))
+	writeMsg(t, c, ysync.AppendUpdate(nil, ups[1]))
 	waitFor(t, "both updates to integrate", func() bool { return serverText(t, e.store, ws, "u") == "xx" })
+
+	ups = docUpdates(78, "v", 2)
+	url := e.hs.URL + "/api/workspaces/" + ws + "/update"
+	before = storedState(t, e, ws)
+	do(t, "POST", url, "", ups[1]).wantError(t, 409, codeMissingDeps)
+	if after := storedState(t, e, ws); !after.equal(before) {
+		t.Fatal("HTTP: an update with missing dependencies changed the stored state")
+	}
 }
 
 // TestHostileHTTPInput: malformed updates and huge length prefixes over

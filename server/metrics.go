@@ -22,6 +22,7 @@ type metrics struct {
 	applyErrors    atomic.Int64 // applies that failed (malformed, too large, storage)
 	broadcasts     atomic.Int64 // changes broadcast to rooms
 	rejected       atomic.Int64 // WebSocket messages refused (malformed, read-only)
+	missingDeps    atomic.Int64 // client updates refused for missing dependencies (the client is asked for them)
 	authFailures   atomic.Int64 // requests and connections refused with 401/403 or 4401/4403
 	connRefused    atomic.Int64 // connections refused by a connection limit
 	wsBytesIn      atomic.Int64
@@ -84,6 +85,7 @@ func (s *Server) handleMetrics(w http.ResponseWriter, req *http.Request) {
 	counter("octobase_apply_errors_total", "Updates refused or failed (malformed, over the document limit, storage errors).", m.applyErrors.Load())
 	counter("octobase_broadcasts_total", "Changes broadcast to the WebSocket connections of a room.", m.broadcasts.Load())
 	counter("octobase_websocket_rejected_messages_total", "WebSocket messages refused: malformed, or writes on a read-only connection.", m.rejected.Load())
+	counter("octobase_missing_dependency_updates_total", "Client updates refused because they depend on changes the workspace does not have (not stored; over WebSocket the client is sent a SyncStep1 for them).", m.missingDeps.Load())
 	counter("octobase_auth_failures_total", "Requests and connections refused for a missing, invalid or insufficient token.", m.authFailures.Load())
 	counter("octobase_connections_refused_total", "WebSocket connections and SSE streams refused by a connection limit.", m.connRefused.Load())
 	counter("octobase_send_queue_overflows_total", "WebSocket connections closed because they read too slowly.", s.overflows.Load())

@@ -364,7 +364,9 @@ func (s *Server) broadcaster(r *room) {
 }
 
 // apply applies update to workspace ws, checking the document size limit
-// first and recording metrics. The broadcast follows from the change
+// first and recording metrics. Updates come from clients, so one that
+// depends on changes the workspace does not have is refused
+// (engine.ErrMissingDeps) rather than kept pending. The broadcast follows from the change
 // stream.
 func (s *Server) apply(ctx context.Context, ws *engine.Workspace, update []byte, origin string) (oplog.LSN, error) {
 	ds, err := s.docSizeOf(ctx, ws)
@@ -376,7 +378,7 @@ func (s *Server) apply(ctx context.Context, ws *engine.Workspace, update []byte,
 		return 0, err
 	}
 	start := time.Now()
-	lsn, err := ws.Apply(ctx, update, origin)
+	lsn, err := ws.ApplyComplete(ctx, update, origin)
 	if err != nil {
 		ds.unreserve(int64(len(update)))
 		s.metrics.applyErrors.Add(1)
@@ -402,6 +404,9 @@ type wsStore struct {
 	// readOnly refuses the connection's updates (ysync.Options.ReadOnly).
 	readOnly bool
 	err      error
+	// missing is set when an update was refused for missing dependencies
+	// (engine.ErrMissingDeps): the connection is asked for them.
+	missing error
 }
 
 func (st *wsStore) StateVector() crdt.StateVector {
@@ -429,6 +434,10 @@ func (st *wsStore) EncodeStateAsUpdate(sv crdt.StateVector) []byte {
 
 func (st *wsStore) ApplyUpdate(update []byte, _ any) error {
 	_, err := st.s.apply(st.s.ctx, st.r.ws, update, st.origin)
+	if errors.Is(err, engine.ErrMissingDeps) {
+		st.missing = err
+		return nil
+	}
 	if err != nil && !errors.Is(err, crdt.ErrMalformed) && !errors.Is(err, crdt.ErrUnsupported) {
 		st.err = err // not the client's fault: the size limit, storage
 		return nil
@@ -520,6 +529,7 @@ func (s *Server) readBody(w http.ResponseWriter, req *http.Request) ([]byte, boo
 const (
 	codeBadRequest     = "bad_request"
 	codeMalformed      = "malformed_update"
+	codeMissingDeps    = "missing_dependencies"
 	codeInvalidName    = "invalid_name"
 	codeInvalidQuery   = "invalid_query"
 	codeNotFound       = "not_found"
@@ -543,6 +553,9 @@ func (s *Server) engineError(w http.ResponseWriter, ws string, err error) {
 		writeError(w, http.StatusBadRequest, codeInvalidName, "invalid workspace or space name")
 	case errors.Is(err, crdt.ErrMalformed), errors.Is(err, crdt.ErrUnsupported):
 		writeError(w, http.StatusBadRequest, codeMalformed, "malformed update: "+err.Error())
+	case errors.Is(err, engine.ErrMissingDeps):
+		writeError(w, http.StatusConflict, codeMissingDeps, err.Error()+
+			" (send those changes first, or the whole diff against the state vector from GET .../update?sv)")
 	case errors.Is(err, errDocTooLarge):
 		writeError(w, http.StatusRequestEntityTooLarge, codeDocTooLarge, err.Error())
 	case errors.Is(err, engine.ErrNotFound):

@@ -270,7 +270,7 @@ func (s *Server) handleMessage(r *room, c *conn, st *wsStore, data []byte, log *
 	}
 	switch m := m.(type) {
 	case ysync.SyncStep1, ysync.SyncStep2, ysync.Update:
-		st.err = nil
+		st.err, st.missing = nil, nil
 		var hopts *ysync.Options
 		if st.readOnly {
 			hopts = &ysync.Options{ReadOnly: true, DenyReason: "read-only token"}
@@ -292,6 +292,15 @@ func (s *Server) handleMessage(r *room, c *conn, st *wsStore, data []byte, log *
 			log.Warn("sync message rejected", "msg", m, "err", err)
 			c.kick(statusMalformed, "update rejected: "+err.Error())
 			return
+		}
+		if st.missing != nil {
+			// Nothing was stored. Ask the client for everything we lack:
+			// a y-protocols peer answers SyncStep1 with a SyncStep2 that
+			// holds the missing changes too (the usual case: edits sent
+			// while the handshake's SyncStep2 is still on its way).
+			s.metrics.missingDeps.Add(1)
+			log.Info("update refused: missing dependencies; requesting them", "err", st.missing)
+			c.enqueue(ysync.AppendSyncStep1(nil, st.StateVector()))
 		}
 		if st.readOnly && len(replies) > 0 {
 			if _, ok := m.(ysync.SyncStep1); !ok {
