@@ -208,3 +208,50 @@ func TestGroupCommitFsyncFailure(t *testing.T) {
 	}
 	t.Logf("%d writes acknowledged, %d failed", len(acked), errs.Load())
 }
+
+// TestApplyAsync applies a stream of remote updates without waiting for
+// each: they are logged in call order, share fsyncs, and every wait
+// returns the LSN Apply would have.
+func TestApplyAsync(t *testing.T) {
+	fs := vfs.NewErrorFS(vfs.NewMem(), slowSync(time.Millisecond))
+	opts := testOptions(fs)
+	opts.Durability = oplog.SyncAlways
+	s := openStore(t, opts)
+	w := workspace(t, s, "ws")
+	p := newPeer(5)
+	var ups [][]byte
+	ups = append(ups, p.edit(t, func(b *Blocks) error { _, err := b.Create(NewBlock{ID: "a", Flavour: "f"}); return err })...)
+	for i := range 50 {
+		ups = append(ups, p.edit(t, func(b *Blocks) error { return b.SetProp("a", "n", i) })...)
+	}
+	waits := make([]func() (oplog.LSN, error), 0, len(ups)+1)
+	for _, u := range ups {
+		wait, err := w.ApplyAsync(bg, u, "peer")
+		if err != nil {
+			t.Fatal(err)
+		}
+		waits = append(waits, wait)
+	}
+	dup, err := w.ApplyAsync(bg, ups[3], "peer") // a duplicate: the last LSN, once durable
+	if err != nil {
+		t.Fatal(err)
+	}
+	waits = append(waits, dup)
+	for i, wait := range waits {
+		lsn, err := wait()
+		want := oplog.LSN(min(i+1, len(ups)))
+		if err != nil || lsn != want {
+			t.Fatalf("wait %d = %d, %v; want %d", i, lsn, err, want)
+		}
+	}
+	if b := get(t, w, "a"); b.Props["n"] != float64(49) {
+		t.Fatalf("n = %v", b.Props["n"])
+	}
+	if st := w.live.Load().log.Stats(); st.Syncs >= st.Records {
+		t.Fatalf("%d fsyncs for %d records", st.Syncs, st.Records)
+	}
+	if _, err := w.ApplyAsync(bg, []byte{1, 2, 3}, "peer"); err == nil {
+		t.Fatal("malformed update: no error")
+	}
+	checkViews(t, w, "after ApplyAsync")
+}

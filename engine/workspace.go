@@ -215,6 +215,37 @@ func (w *Workspace) ApplyComplete(ctx context.Context, update []byte, origin str
 	return w.apply(ctx, update, origin, true)
 }
 
+// ApplyAsync is Apply split in two, for callers that apply a stream of
+// updates in order and want them to share fsyncs (replication consumers):
+// it integrates update and queues its record, returning once the LSN is
+// assigned, and the returned wait blocks until the record is acknowledged
+// (it returns what Apply would). Updates passed to successive ApplyAsync
+// calls are logged in call order. update must not be modified until wait
+// returns; wait must be called (once).
+func (w *Workspace) ApplyAsync(ctx context.Context, update []byte, origin string) (wait func() (oplog.LSN, error), err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := checkOrigin(origin); err != nil {
+		return nil, err
+	}
+	if len(update) > w.s.opts.maxRecord {
+		return nil, fmt.Errorf("engine: update of %d bytes: %w", len(update), oplog.ErrRecordTooLarge)
+	}
+	w.touchUsed()
+	w.mu.Lock()
+	st, p, err := w.applyLocked(update, origin, false)
+	w.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		lsn := p.LSN()
+		return func() (oplog.LSN, error) { return lsn, nil }, nil
+	}
+	return func() (oplog.LSN, error) { return w.finish(st, p) }, nil
+}
+
 func (w *Workspace) apply(ctx context.Context, update []byte, origin string, complete bool) (oplog.LSN, error) {
 	w.touchUsed()
 	w.mu.Lock()
