@@ -183,16 +183,24 @@ func checkOrigin(origin string) error {
 // The logged record holds the update's exact bytes, with origin (at most
 // oplog.MaxOriginLen bytes) and the time from Options.Clock.
 func (w *Workspace) Apply(ctx context.Context, update []byte, origin string) (oplog.LSN, error) {
-	if err := ctx.Err(); err != nil {
+	if err := w.checkApply(ctx, update, origin); err != nil {
 		return 0, err
+	}
+	return w.apply(update, origin, false)
+}
+
+// checkApply is what every Apply variant checks before taking the lock.
+func (w *Workspace) checkApply(ctx context.Context, update []byte, origin string) error {
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	if err := checkOrigin(origin); err != nil {
-		return 0, err
+		return err
 	}
 	if len(update) > w.s.opts.maxRecord {
-		return 0, fmt.Errorf("engine: update of %d bytes: %w", len(update), oplog.ErrRecordTooLarge)
+		return fmt.Errorf("engine: update of %d bytes: %w", len(update), oplog.ErrRecordTooLarge)
 	}
-	return w.apply(ctx, update, origin, false)
+	return nil
 }
 
 // ApplyComplete is Apply for updates from untrusted clients: an update that
@@ -203,16 +211,10 @@ func (w *Workspace) Apply(ctx context.Context, update []byte, origin string) (op
 // answers a SyncStep1 with everything the workspace lacks, so a server can
 // reply to the refusal with its state vector and get the missing changes.
 func (w *Workspace) ApplyComplete(ctx context.Context, update []byte, origin string) (oplog.LSN, error) {
-	if err := ctx.Err(); err != nil {
+	if err := w.checkApply(ctx, update, origin); err != nil {
 		return 0, err
 	}
-	if err := checkOrigin(origin); err != nil {
-		return 0, err
-	}
-	if len(update) > w.s.opts.maxRecord {
-		return 0, fmt.Errorf("engine: update of %d bytes: %w", len(update), oplog.ErrRecordTooLarge)
-	}
-	return w.apply(ctx, update, origin, true)
+	return w.apply(update, origin, true)
 }
 
 // ApplyAsync is Apply split in two, for callers that apply a stream of
@@ -223,14 +225,8 @@ func (w *Workspace) ApplyComplete(ctx context.Context, update []byte, origin str
 // calls are logged in call order. update must not be modified until wait
 // returns; wait must be called (once).
 func (w *Workspace) ApplyAsync(ctx context.Context, update []byte, origin string) (wait func() (oplog.LSN, error), err error) {
-	if err := ctx.Err(); err != nil {
+	if err := w.checkApply(ctx, update, origin); err != nil {
 		return nil, err
-	}
-	if err := checkOrigin(origin); err != nil {
-		return nil, err
-	}
-	if len(update) > w.s.opts.maxRecord {
-		return nil, fmt.Errorf("engine: update of %d bytes: %w", len(update), oplog.ErrRecordTooLarge)
 	}
 	w.touchUsed()
 	w.mu.Lock()
@@ -246,7 +242,7 @@ func (w *Workspace) ApplyAsync(ctx context.Context, update []byte, origin string
 	return func() (oplog.LSN, error) { return w.finish(st, p) }, nil
 }
 
-func (w *Workspace) apply(ctx context.Context, update []byte, origin string, complete bool) (oplog.LSN, error) {
+func (w *Workspace) apply(update []byte, origin string, complete bool) (oplog.LSN, error) {
 	w.touchUsed()
 	w.mu.Lock()
 	st, p, err := w.applyLocked(update, origin, complete)
