@@ -66,7 +66,7 @@ func (r *queryRunner) Run(ctx context.Context, env *Env, args []string) error {
 	}
 	params := make([]any, len(args)-1)
 	for i, a := range args[1:] {
-		params[i] = paramValue(a)
+		params[i] = query.ParamValue(a)
 	}
 	if n := query.NumParams(stmt); n != len(params) {
 		return usagef("the statement has %d parameters, got %d", n, len(params))
@@ -85,22 +85,11 @@ func (r *queryRunner) Run(ctx context.Context, env *Env, args []string) error {
 	if name == "" {
 		return usagef("missing -w WORKSPACE")
 	}
-	store, err := engine.Open(r.data, &engine.Options{IdleTimeout: -1})
+	store, ws, err := openWorkspace(ctx, r.data, name)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	names, err := store.Workspaces()
-	if err != nil {
-		return err
-	}
-	if !slices.Contains(names, name) {
-		return fmt.Errorf("no workspace %q in %s", name, r.data)
-	}
-	ws, err := store.Workspace(ctx, name)
-	if err != nil {
-		return err
-	}
 	qs, err := query.NewWorkspaceSource(ctx, ws)
 	if err != nil {
 		return err
@@ -138,28 +127,6 @@ func queryError(env *Env, src string, err error) error {
 	}
 	fmt.Fprintln(env.Stderr, qe.Pretty(src))
 	return usagef("invalid statement (see above)")
-}
-
-// paramValue reads a command-line parameter: JSON scalars as themselves,
-// anything else as a string.
-func paramValue(a string) any {
-	var v any
-	d := json.NewDecoder(strings.NewReader(a))
-	d.UseNumber()
-	if err := d.Decode(&v); err == nil && !d.More() {
-		switch x := v.(type) {
-		case json.Number:
-			if i, err := x.Int64(); err == nil {
-				return i
-			}
-			if f, err := x.Float64(); err == nil {
-				return f
-			}
-		case nil, bool, string:
-			return x
-		}
-	}
-	return a
 }
 
 // cell renders a value for the table and CSV.
@@ -254,4 +221,27 @@ func writeCSV(w io.Writer, res *query.Result) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// openWorkspace opens the store in dir and its existing workspace name
+// (an error, not a new workspace, when there is none). The caller closes
+// the store.
+func openWorkspace(ctx context.Context, dir, name string) (*engine.Store, *engine.Workspace, error) {
+	store, err := engine.Open(dir, &engine.Options{IdleTimeout: -1})
+	if err != nil {
+		return nil, nil, err
+	}
+	names, err := store.Workspaces()
+	if err == nil && !slices.Contains(names, name) {
+		err = fmt.Errorf("no workspace %q in %s", name, dir)
+	}
+	var ws *engine.Workspace
+	if err == nil {
+		ws, err = store.Workspace(ctx, name)
+	}
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return store, ws, nil
 }

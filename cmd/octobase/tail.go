@@ -5,11 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"fmt"
-	"slices"
 	"time"
 
-	"octobase/engine"
 	"octobase/oplog"
 	"octobase/query"
 )
@@ -71,7 +68,7 @@ func (r *tailRunner) Run(ctx context.Context, env *Env, args []string) error {
 	}
 	params := make([]any, len(args))
 	for i, a := range args {
-		params[i] = paramValue(a)
+		params[i] = query.ParamValue(a)
 	}
 	if r.where == "" && len(params) > 0 {
 		return usagef("PARAMs given without --where")
@@ -85,22 +82,11 @@ func (r *tailRunner) Run(ctx context.Context, env *Env, args []string) error {
 			return usagef("the predicate has %d parameters, got %d", n, len(params))
 		}
 	}
-	store, err := engine.Open(r.data, &engine.Options{IdleTimeout: -1})
+	store, ws, err := openWorkspace(ctx, r.data, r.workspace)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	names, err := store.Workspaces()
-	if err != nil {
-		return err
-	}
-	if !slices.Contains(names, r.workspace) {
-		return fmt.Errorf("no workspace %q in %s", r.workspace, r.data)
-	}
-	ws, err := store.Workspace(ctx, r.workspace)
-	if err != nil {
-		return err
-	}
 	last, err := ws.LastLSN(ctx)
 	if err != nil {
 		return err
