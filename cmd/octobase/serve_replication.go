@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"octobase/engine"
 	"octobase/replication/jetstream"
@@ -18,6 +19,7 @@ type replicationFlags struct {
 	peers         string
 	natsURL       string
 	natsPort      int
+	snapshotEvery time.Duration
 	noReplication bool
 }
 
@@ -27,6 +29,7 @@ func (f *replicationFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.peers, "peers", "", "comma-separated route URLs of the other nodes, e.g. nats://10.0.0.2:6222 (with --cluster)")
 	fs.StringVar(&f.natsURL, "nats-url", "", "connect to this external NATS server or cluster instead of embedding one")
 	fs.IntVar(&f.natsPort, "nats-port", 0, "client port of the embedded NATS server, on loopback (0: none for a single node, random for a cluster)")
+	fs.DurationVar(&f.snapshotEvery, "snapshot-interval", jetstream.DefaultSnapshotInterval, "how often to put snapshots of changed workspaces into JetStream, for new nodes to bootstrap from (0: never)")
 	fs.BoolVar(&f.noReplication, "no-replication", false, "do not start NATS JetStream replication")
 }
 
@@ -53,12 +56,20 @@ func startReplication(store *engine.Store, f *replicationFlags, log *slog.Logger
 	if f.natsPort < 0 || f.natsPort > 65535 {
 		return nil, usagef("invalid --nats-port %d", f.natsPort)
 	}
+	if f.snapshotEvery < 0 {
+		return nil, usagef("invalid --snapshot-interval %v", f.snapshotEvery)
+	}
 	opts := &jetstream.Options{
 		NodeName:    f.nodeName,
 		URL:         f.natsURL,
 		ClusterAddr: f.cluster,
 		ClientPort:  f.natsPort,
 		Logger:      log,
+
+		SnapshotInterval: f.snapshotEvery,
+	}
+	if f.snapshotEvery == 0 {
+		opts.SnapshotInterval = -1 // never
 	}
 	for p := range strings.SplitSeq(f.peers, ",") {
 		if p = strings.TrimSpace(p); p != "" {

@@ -24,6 +24,7 @@ func TestServeReplicationFlagErrors(t *testing.T) {
 		{"--nats-url", "nats://127.0.0.1:4222", "--cluster", "127.0.0.1:6222"},
 		{"--peers", "nats://127.0.0.1:6223"},
 		{"--nats-port", "70000"},
+		{"--snapshot-interval", "-1s"},
 		{"--cluster", "127.0.0.1:6222", "--peers", "nats://127.0.0.1:6223"}, // no --node-name
 	} {
 		r := runCLI(t, nil, append([]string{"serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0"}, args...)...)

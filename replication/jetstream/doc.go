@@ -17,11 +17,21 @@
 //     from the last published LSN and publishes every change whose origin
 //     does not start with "jetstream:", the record's exact v1 update as the
 //     payload, headers Nats-Msg-Id (<node id>.<workspace hash>.<lsn>) and
-//     Octo-Node (the node name).
+//     Octo-Node (the node name). Publishes are pipelined (Options.Window in
+//     flight, acknowledgements taken in order); once window/16 are in
+//     flight, the changes waiting are coalesced into one batch message
+//     (header Octo-Batch, batch.go), which JetStream handles for the cost
+//     of one message.
 //   - Consuming: one consumer reads every subject of the stream from the
-//     last consumed stream sequence and applies other nodes' messages with
-//     Workspace.Apply, origin "jetstream:<sender name>", creating
-//     workspaces on first sight.
+//     last consumed stream sequence and applies other nodes' records with
+//     Workspace.ApplyAsync, origin "jetstream:<sender name>", creating
+//     workspaces on first sight: all messages already delivered are
+//     applied, then awaited together (sharing the op-log's fsyncs), then
+//     the position moves over them in stream order.
+//   - Snapshots (snapshot.go): every Options.SnapshotInterval a node puts
+//     the state of its changed workspaces, with the stream sequence they
+//     cover, into the object store OCTO_SNAPSHOTS; a node with no data
+//     bootstraps from them and consumes only the stream after them.
 //   - The node's positions, in <data>/REPLICATION/state.json: its
 //     incarnation id, the last published LSN of each workspace and the
 //     last consumed stream sequence.
@@ -42,8 +52,9 @@
 //     when NATS is back.
 //   - J3 (consume position). Consumed = s means every stream message up to
 //     s was applied and acknowledged by the local op-log (or is this
-//     node's own, or could never be applied). Like J2 it is persisted
-//     lazily and may lag after a crash.
+//     node's own, or could never be applied, or is contained in a
+//     bootstrap snapshot that is). Like J2 it is persisted lazily and may
+//     lag after a crash.
 //   - J4 (idempotence). Every message may be delivered more than once: after
 //     a crash (J2, J3), beyond the de-duplication window (Options.Duplicates)
 //     or when a node republishes. Applying a yjs update twice changes
@@ -61,17 +72,19 @@
 //     every node has caught up (Status.CaughtUp), all nodes hold the same
 //     state vector and the same encoded state.
 //
-// What this does not do yet: bootstrap a new node from a snapshot (it
-// replays the whole stream), compact the stream, chunk updates larger than
-// the server's max payload, pace publishers by workspace count, or share one
-// subscription for all workspaces. docs/replication.md lists them with the
+// An update too large for a message goes through the object store
+// OCTO_LARGE (large.go).
+//
+// What this does not do yet: compact the stream, pace publishers by
+// workspace count, or share one subscription for all workspaces. docs/replication.md lists them with the
 // failure modes.
 //
 // # Concurrency
 //
-// Start launches, per Node: one consumer goroutine, one workspace scanner
-// (Store.Workspaces every Options.ScanInterval; each new workspace gets a
-// publisher goroutine), one state flusher, and the embedded server's own.
+// Start launches, per Node: one consumer goroutine (and its reader), one
+// workspace scanner (Store.Workspaces every Options.ScanInterval; each new
+// workspace gets a publisher goroutine), one state flusher, one reporter,
+// one snapshot writer, and the embedded server's own.
 // Close stops and waits for all of them, writes the state and shuts the
 // server down; call it before engine.Store.Close. Node methods are safe for
 // concurrent use. Locks: Node.pubMu, Node.wsMu, Node.streamMu and state.mu

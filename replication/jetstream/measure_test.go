@@ -33,7 +33,7 @@ func TestMeasureReplication(t *testing.T) {
 		const count = 2000
 		ups := textUpdates(t, 7000+uint64(size), count, size)
 		w1 := n1.ws(fmt.Sprint("tput", size))
-		pub0 := n1.node.published.Load()
+		pub0, msgs0 := n1.node.published.Load(), n1.node.publishedMsgs.Load()
 		start := time.Now()
 		for _, u := range ups {
 			if _, err := w1.Apply(bg, u, "bench"); err != nil {
@@ -61,8 +61,9 @@ func TestMeasureReplication(t *testing.T) {
 		if published > 0 {
 			acked = "after " + published.Round(time.Millisecond).String()
 		}
-		t.Logf("%4d B updates: %d applied on n1 in %v (%.0f/s); all acknowledged by JetStream %s; all on n3 after %v: %.0f updates/s end to end",
-			size, count, applied.Round(time.Millisecond), count/applied.Seconds(), acked, total.Round(time.Millisecond), count/total.Seconds())
+		t.Logf("%4d B updates: %d applied on n1 in %v (%.0f/s); all acknowledged by JetStream %s; all on n3 after %v: %.0f updates/s end to end, in %d messages",
+			size, count, applied.Round(time.Millisecond), count/applied.Seconds(), acked, total.Round(time.Millisecond), count/total.Seconds(),
+			n1.node.publishedMsgs.Load()-msgs0)
 
 		// Latency: one update at a time, apply on n1 → applied on n3.
 		lat := textUpdates(t, 8000+uint64(size), 200, size)

@@ -59,9 +59,22 @@ type Node struct {
 	runID          string // random per Start: consumer names never collide
 	consumerSerial atomic.Uint64
 
-	published atomic.Uint64 // messages acknowledged by JetStream
-	applied   atomic.Uint64 // remote messages applied
-	skipped   atomic.Uint64 // own messages skipped, undecodable ones dropped
+	published     atomic.Uint64 // records acknowledged by JetStream
+	publishedMsgs atomic.Uint64 // messages acknowledged (a batch holds several records)
+	applied       atomic.Uint64 // remote records applied
+	appliedMsgs   atomic.Uint64 // remote messages applied
+	skipped       atomic.Uint64 // own records skipped, undecodable ones dropped
+
+	snapSeq atomic.Uint64 // stream sequence of this node's last snapshot round
+	// bootstrapSeq is the stream sequence the snapshots a bootstrap applied
+	// cover (0: no bootstrap in this run).
+	bootstrapSeq atomic.Uint64
+	// mayBootstrap is set at Start when the node has no data at all (no
+	// workspace, no position): the consumer then starts from snapshots.
+	// Consumer goroutine only, like covered: the stream sequence each
+	// bootstrapped workspace's snapshot covers.
+	mayBootstrap bool
+	covered      map[string]uint64
 
 	closeOnce sync.Once
 	closeErr  error
@@ -86,6 +99,13 @@ func Start(store *engine.Store, opts *Options) (*Node, error) {
 	n := &Node{cfg: cfg, store: store, st: st, nodeID: st.node(), log: cfg.Logger, runID: randomHex(4)}
 	n.pubMu.pubs = map[string]*publisher{}
 	n.wsMu.ws = map[string]*engine.Workspace{}
+	if sid, seq := st.consumed(); sid == "" && seq == 0 && !cfg.NoBootstrap {
+		names, err := store.Workspaces()
+		if err != nil {
+			return nil, fmt.Errorf("jetstream: %w", err)
+		}
+		n.mayBootstrap = len(names) == 0
+	}
 
 	if cfg.URL == "" {
 		if n.srv, err = startServer(cfg); err != nil {
@@ -102,6 +122,10 @@ func Start(store *engine.Store, opts *Options) (*Node, error) {
 	go n.scanLoop()
 	go n.flushLoop()
 	go n.reportLoop()
+	if cfg.SnapshotInterval > 0 {
+		n.wg.Add(1)
+		go n.snapshotLoop()
+	}
 	n.log.Info("replication started", "node", cfg.NodeName, "id", n.nodeID,
 		"mode", n.mode(), "replicas", cfg.Replicas, "client_url", n.ClientURL())
 	return n, nil

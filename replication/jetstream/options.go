@@ -20,6 +20,9 @@ const (
 	DefaultScanInterval  = time.Second
 	DefaultFlushInterval = 200 * time.Millisecond
 	DefaultDuplicates    = 2 * time.Minute
+	// DefaultSnapshotInterval is how often a node writes the snapshots new
+	// nodes bootstrap from (snapshot.go).
+	DefaultSnapshotInterval = time.Minute
 	// DefaultMaxPayload is the largest message the embedded server
 	// accepts (nats-server's own default is 1 MiB); an update larger than
 	// the connection's limit cannot be published (see docs/replication.md).
@@ -107,6 +110,14 @@ type Options struct {
 	// acknowledgement at once. Zero means DefaultWindow.
 	Window int
 
+	// SnapshotInterval is how often the node puts snapshots of its changed
+	// workspaces into the SnapshotBucket object store, for new nodes to
+	// bootstrap from. Zero means DefaultSnapshotInterval; negative, never.
+	SnapshotInterval time.Duration
+	// NoBootstrap makes a node without data replay the whole stream
+	// rather than start from the snapshots in SnapshotBucket.
+	NoBootstrap bool
+
 	// Logger receives connection changes, retries and errors (and the
 	// embedded server's notices at debug level). Nil discards them.
 	Logger *slog.Logger
@@ -161,6 +172,9 @@ func (o *Options) config(storeDir string) (*config, error) {
 	}
 	if c.Window <= 0 {
 		c.Window = DefaultWindow
+	}
+	if c.SnapshotInterval == 0 {
+		c.SnapshotInterval = DefaultSnapshotInterval
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

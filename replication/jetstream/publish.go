@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -76,18 +77,27 @@ func (p *publisher) run() {
 	}
 }
 
-// inflight is a change the publisher handled but whose position is not
-// advanced yet: a publish awaiting its acknowledgement (fut), or a change
-// it skips (fut nil) queued behind one.
+// inflight is a range of changes the publisher handled but whose position
+// is not advanced yet: a publish awaiting its acknowledgement (fut), or
+// changes it skips (fut nil) queued behind one. lsn is the last LSN of the
+// range, records the number of local records it published.
 type inflight struct {
-	lsn oplog.LSN
-	fut jetstream.PubAckFuture
+	lsn     oplog.LSN
+	records int
+	fut     jetstream.PubAckFuture
 }
 
 // once subscribes from the persisted position and publishes until an
 // error: the position advances only over acknowledged (or skipped)
 // changes, in LSN order, so after any error the next round resumes with
 // the first change JetStream did not acknowledge.
+//
+// Publishing is pipelined: up to Options.Window messages await their
+// acknowledgement, which are taken in order. While fewer than
+// batchThreshold(window) are in flight each record is a message of its own;
+// beyond that, the changes already waiting are coalesced into one batch
+// message (see batch.go), so a busy workspace sends fewer, larger messages
+// and an idle one adds no delay.
 func (p *publisher) once(ctx context.Context) (progressed bool, err error) {
 	n := p.n
 	w, err := n.store.Workspace(ctx, p.name)
@@ -125,7 +135,40 @@ func (p *publisher) once(ctx context.Context) (progressed bool, err error) {
 	}
 
 	var queue []inflight
+	var b batcher
+	b.maxBytes = min(maxBatchBytes, int(n.nc.MaxPayload())/2)
 	window := n.cfg.Window
+	threshold := batchThreshold(window)
+	epoch := n.st.epoch(p.name)
+	// send publishes (or, if it holds only replicated changes, queues as
+	// skipped) the range in b.
+	send := func() error {
+		if b.first == 0 {
+			return nil
+		}
+		defer b.reset()
+		if len(b.updates) == 0 {
+			if len(queue) == 0 {
+				n.st.setPublished(p.name, b.last)
+				progressed = true
+			} else {
+				queue = append(queue, inflight{lsn: b.last})
+			}
+			return nil
+		}
+		m := p.msg(epoch, &b)
+		if err := n.fitMessage(ctx, m); err != nil {
+			return fmt.Errorf("publish %s lsn %d: large update: %w", p.name, b.first, err)
+		}
+		// Many workspaces share the connection's limit of pending
+		// acknowledgements: wait for room rather than fail at once.
+		fut, err := n.js.PublishMsgAsync(m, jetstream.WithStallWait(5*time.Second))
+		if err != nil {
+			return fmt.Errorf("publish %s lsn %d-%d: %w", p.name, b.first, b.last, err)
+		}
+		queue = append(queue, inflight{lsn: b.last, records: len(b.updates), fut: fut})
+		return nil
+	}
 	for {
 		in := sub.C
 		if len(queue) >= window {
@@ -144,31 +187,49 @@ func (p *publisher) once(ctx context.Context) (progressed bool, err error) {
 				}
 				return progressed, errors.New("jetstream: subscription ended")
 			}
-			if strings.HasPrefix(ch.Origin, OriginPrefix) {
-				if len(queue) == 0 {
-					n.st.setPublished(p.name, ch.LSN)
-					progressed = true
-				} else {
-					queue = append(queue, inflight{lsn: ch.LSN})
+			b.add(ch)
+			if len(queue) >= threshold {
+				// Busy: coalesce what is already waiting.
+				// The subscription hands changes over one at a time from
+				// its goroutine: yield once before concluding that none
+				// is waiting.
+				yielded := false
+			drain:
+				for !b.full() {
+					select {
+					case ch, ok := <-sub.C:
+						if !ok {
+							break drain
+						}
+						if !b.fits(ch) {
+							if err := send(); err != nil {
+								return progressed, err
+							}
+						}
+						b.add(ch)
+						yielded = false
+					default:
+						if yielded {
+							break drain
+						}
+						runtime.Gosched()
+						yielded = true
+					}
 				}
-				continue
 			}
-			// Many workspaces share the connection's limit of pending
-			// acknowledgements: wait for room rather than fail at once.
-			fut, err := n.js.PublishMsgAsync(p.msg(ch.LSN, ch.Update), jetstream.WithStallWait(5*time.Second))
-			if err != nil {
-				return progressed, fmt.Errorf("publish %s lsn %d: %w", p.name, ch.LSN, err)
+			if err := send(); err != nil {
+				return progressed, err
 			}
-			queue = append(queue, inflight{lsn: ch.LSN, fut: fut})
 		case <-okc:
-			lsn := queue[0].lsn
+			lsn, records := queue[0].lsn, queue[0].records
 			queue = queue[1:]
 			for len(queue) > 0 && queue[0].fut == nil {
 				lsn = queue[0].lsn
 				queue = queue[1:]
 			}
 			n.st.setPublished(p.name, lsn)
-			n.published.Add(1)
+			n.published.Add(uint64(records))
+			n.publishedMsgs.Add(1)
 			progressed = true
 		case err := <-errc:
 			return progressed, fmt.Errorf("publish %s lsn %d: %w", p.name, queue[0].lsn, err)
@@ -178,10 +239,17 @@ func (p *publisher) once(ctx context.Context) (progressed bool, err error) {
 	}
 }
 
-func (p *publisher) msg(lsn oplog.LSN, update []byte) *nats.Msg {
+// msg builds the message of the range in b: its one update as the payload,
+// or with several, the batch encoding and the Octo-Batch header.
+func (p *publisher) msg(epoch uint32, b *batcher) *nats.Msg {
 	m := nats.NewMsg(p.subject)
-	m.Data = update
-	m.Header.Set(jetstream.MsgIDHeader, msgID(p.n.nodeID, p.name, p.n.st.epoch(p.name), lsn))
+	if len(b.updates) == 1 {
+		m.Data = b.updates[0]
+	} else {
+		m.Data = appendBatch(make([]byte, 0, b.size), b.updates)
+		m.Header.Set(hdrBatch, strconv.Itoa(len(b.updates)))
+	}
+	m.Header.Set(jetstream.MsgIDHeader, msgID(p.n.nodeID, p.name, epoch, b.first, b.last))
 	m.Header.Set(hdrNode, p.n.cfg.NodeName)
 	return m
 }
@@ -199,8 +267,13 @@ func (p *publisher) publishState(ctx context.Context, w *engine.Workspace) error
 	if err != nil {
 		return err
 	}
-	m := p.msg(last, state)
-	m.Header.Set(jetstream.MsgIDHeader, m.Header.Get(jetstream.MsgIDHeader)+".s")
+	m := nats.NewMsg(p.subject)
+	m.Data = state
+	m.Header.Set(jetstream.MsgIDHeader, msgID(p.n.nodeID, p.name, p.n.st.epoch(p.name), last, last)+".s")
+	m.Header.Set(hdrNode, p.n.cfg.NodeName)
+	if err := p.n.fitMessage(ctx, m); err != nil {
+		return fmt.Errorf("publish state of %s: %w", p.name, err)
+	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if _, err := p.n.js.PublishMsg(pctx, m); err != nil {
@@ -208,5 +281,6 @@ func (p *publisher) publishState(ctx context.Context, w *engine.Workspace) error
 	}
 	p.n.st.setPublished(p.name, last)
 	p.n.published.Add(1)
+	p.n.publishedMsgs.Add(1)
 	return nil
 }

@@ -20,10 +20,17 @@ type Status struct {
 	Stream *StreamStatus
 	// Consumed is the last stream sequence this node applied or skipped.
 	Consumed uint64
-	// Published, Applied and Skipped count messages since Start:
-	// acknowledged publishes, remote updates applied, own or undecodable
-	// messages skipped.
+	// Published, Applied and Skipped count records (updates) since Start:
+	// local records JetStream acknowledged, remote records applied, own
+	// records skipped and undecodable messages or records dropped.
 	Published, Applied, Skipped uint64
+	// PublishedMsgs and AppliedMsgs count the messages that carried the
+	// published and applied records (a batch carries several, batch.go).
+	PublishedMsgs, AppliedMsgs uint64
+	// SnapshotSeq is the stream sequence of this node's last snapshot
+	// round (0: none since Start); BootstrapSeq the sequence covered by
+	// the snapshots this node bootstrapped from (0: it did not).
+	SnapshotSeq, BootstrapSeq uint64
 	// Workspaces lists every workspace of the store with its positions,
 	// sorted by name.
 	Workspaces []WorkspaceStatus
@@ -57,6 +64,11 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 		Published: n.published.Load(),
 		Applied:   n.applied.Load(),
 		Skipped:   n.skipped.Load(),
+
+		PublishedMsgs: n.publishedMsgs.Load(),
+		AppliedMsgs:   n.appliedMsgs.Load(),
+		SnapshotSeq:   n.snapSeq.Load(),
+		BootstrapSeq:  n.bootstrapSeq.Load(),
 	}
 	_, s.Consumed = n.st.consumed()
 	names, err := n.store.Workspaces()

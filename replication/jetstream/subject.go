@@ -82,13 +82,18 @@ func unescapeToken(tok string) (string, error) {
 	return b.String(), nil
 }
 
-// msgID is the Nats-Msg-Id of the record at lsn of a workspace logged on
-// the node incarnation node: short, and unique as long as a workspace's
-// LSNs are (a wiped data directory gets a new incarnation id, a workspace
-// log found behind its position a new epoch, appended as "~<epoch>").
-func msgID(node, workspace string, epoch uint32, lsn oplog.LSN) string {
+// msgID is the Nats-Msg-Id of the records first..last of a workspace
+// logged on the node incarnation node: <node>.<hash>.<first> for one
+// record, <node>.<hash>.<first>-<last> for a batch (LSNs base 36). Short,
+// and unique as long as a workspace's LSNs are (a wiped data directory
+// gets a new incarnation id, a workspace log found behind its position a
+// new epoch, appended as "~<epoch>").
+func msgID(node, workspace string, epoch uint32, first, last oplog.LSN) string {
 	h := sha256.Sum256([]byte(workspace))
-	id := node + "." + hex.EncodeToString(h[:8]) + "." + strconv.FormatUint(uint64(lsn), 36)
+	id := node + "." + hex.EncodeToString(h[:8]) + "." + strconv.FormatUint(uint64(first), 36)
+	if last != first {
+		id += "-" + strconv.FormatUint(uint64(last), 36)
+	}
 	if epoch > 0 {
 		id += "~" + strconv.FormatUint(uint64(epoch), 36)
 	}

@@ -52,11 +52,15 @@ func FuzzSubjectToken(f *testing.F) {
 }
 
 func TestMsgID(t *testing.T) {
-	id := msgID("a1b2c3", "notes", 0, 36)
+	id := msgID("a1b2c3", "notes", 0, 36, 36)
 	if !strings.HasPrefix(id, "a1b2c3.") || !strings.HasSuffix(id, ".10") || msgNode(id) != "a1b2c3" {
 		t.Errorf("msgID = %q", id)
 	}
-	if msgID("n", "w1", 0, 1) == msgID("n", "w2", 0, 1) || msgID("n", "w", 0, 1) == msgID("n", "w", 1, 1) {
+	if id := msgID("a1b2c3", "notes", 0, 36, 71); !strings.HasSuffix(id, ".10-1z") || msgNode(id) != "a1b2c3" {
+		t.Errorf("batch msgID = %q", id)
+	}
+	if msgID("n", "w1", 0, 1, 1) == msgID("n", "w2", 0, 1, 1) || msgID("n", "w", 0, 1, 1) == msgID("n", "w", 1, 1, 1) ||
+		msgID("n", "w", 0, 1, 1) == msgID("n", "w", 0, 1, 2) {
 		t.Error("message ids collide across workspaces or epochs")
 	}
 }
