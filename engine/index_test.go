@@ -1,13 +1,16 @@
 package engine
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
@@ -405,6 +408,73 @@ func BenchmarkIndexMaintenance(b *testing.B) {
 			}
 		})
 	}
+}
+
+var upkeepPages = flag.Int("index.pages", 1000, "pages of 100 blocks in BenchmarkIndexUpkeepHourly")
+
+// BenchmarkIndexUpkeepHourly is BenchmarkIndexMaintenance on a workspace
+// built the way octobase bench query builds its own: one transaction of
+// pages an hour (-index.pages pages of 100 blocks, 100,000 blocks by
+// default), so each edit of a block moves it out of its creation hour into
+// the current one — the move that dominates upkeep on large workspaces.
+// Each update edits a random block: a new paragraph under it, or a title.
+// index-ns/update is the time spent in the engine's index code, including
+// the settling of deferred moves (index/pending.go) as it comes.
+//
+//	go test ./engine -run '^$' -bench IndexUpkeepHourly -benchtime 20000x
+func BenchmarkIndexUpkeepHourly(b *testing.B) {
+	opts := testOptions(nil)
+	opts.Durability = oplog.SyncNone
+	opts.SnapshotRecords, opts.SnapshotBytes = -1, -1
+	var now atomic.Int64
+	now.Store(1_735_689_600_000)
+	opts.Clock = func() time.Time { return time.UnixMilli(now.Load()) }
+	s := openStore(b, opts)
+	w := workspace(b, s, "bench")
+	var ids []BlockID
+	const perTxn = 2000
+	for len(ids) < *upkeepPages*100 {
+		now.Add(3_600_000)
+		transact(b, w, func(bl *Blocks) error {
+			for k := 0; k < perTxn/100 && len(ids) < *upkeepPages*100; k++ {
+				page, err := bl.Create(NewBlock{Flavour: "affine:page", Creator: "u0"})
+				if err != nil {
+					return err
+				}
+				ids = append(ids, page)
+				for j := 0; j < 99; j++ {
+					id, err := bl.Create(NewBlock{Flavour: "affine:paragraph", Parent: page, Creator: fmt.Sprint("u", j%10),
+						Props: map[string]any{"text": RichText{Text: "some words"}}})
+					if err != nil {
+						return err
+					}
+					ids = append(ids, id)
+				}
+			}
+			return nil
+		})
+	}
+	now.Add(3_600_000)
+	w.View(bg, func(v *ReadView) error { v.Index(); return nil })
+	indexNanos.Store(0)
+	timeIndex = true
+	defer func() { timeIndex = false }()
+	rng := rand.New(rand.NewPCG(7, 7))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		target := ids[rng.IntN(len(ids))]
+		transact(b, w, func(bl *Blocks) error {
+			if i%2 == 0 {
+				_, err := bl.Create(NewBlock{Flavour: "affine:paragraph", Parent: target, Creator: "u1"})
+				return err
+			}
+			return bl.SetProp(target, "title", fmt.Sprint("title ", i))
+		})
+	}
+	perUpdate := float64(indexNanos.Load()) / float64(b.N)
+	b.ReportMetric(perUpdate, "index-ns/update")
+	b.ReportMetric(100*perUpdate/(float64(b.Elapsed().Nanoseconds())/float64(b.N)), "index-%")
 }
 
 // TestIndexClone: a copy of the live views (what ReadAt of the last

@@ -36,6 +36,7 @@ func (s *Snapshot) Compare(o *Snapshot) error {
 }
 
 func (s *Snapshot) compare(o *Snapshot) *MismatchError {
+	s, o = s.settled(), o.settled()
 	n := min(s.idv.n, o.idv.n)
 	for r := uint32(0); r < n; r++ {
 		if a, b := s.idv.get(r), o.idv.get(r); a != b {

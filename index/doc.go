@@ -54,7 +54,10 @@
 //     exactly one flavour, one creator, one parent (roots or children[p]),
 //     one created-hour and one updated-hour posting, and in the day
 //     postings of those hours; a row that is not live is in no posting but
-//     deleted, and has no links. Postings are never empty.
+//     deleted, and has no links. Postings are never empty. Exception: a
+//     row with a deferred updated move (pending.go) is also still in the
+//     updated postings it left, until the move is settled; Verify,
+//     Compare and WriteTo see every snapshot settled.
 //   - backlinks is exactly the reverse of links; links are sorted, unique.
 //   - A block's parent is its Parent field (sys:children is not
 //     consulted). Parent cycles, which hostile data may contain, are kept
@@ -94,6 +97,10 @@
 // of 1024; moving a block's updated time to another hour costs ~15 µs
 // alone, ~6 µs in batches of 100; a change that leaves a block in its
 // buckets, or repeats its state, copies nothing. Batch where you can.
+// A block leaving a large (bitmap) updated-hour posting stays listed there
+// until pendMax such moves are pending, then all are settled at once, so
+// each old posting is copied once per settlement, not once per batch
+// (pending.go); meanwhile UpdatedRange reports those rows as candidates.
 //
 // Reads cost what roaring costs, plus a trie lookup per posting: tens of
 // nanoseconds to a couple of microseconds for the children or backlinks of

@@ -32,6 +32,7 @@ func (ix *Index) WriteTo(w io.Writer) (int64, error) {
 // memory first (as large as the file) so the header can carry its length
 // and checksum.
 func (s *Snapshot) WriteTo(w io.Writer) (int64, error) {
+	s = s.settled()
 	body := s.appendBody(make([]byte, headerSize, headerSize+s.sizeHint()))
 	h := body[:headerSize]
 	copy(h[0:8], fileMagic)

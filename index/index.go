@@ -185,6 +185,9 @@ func (ix *Index) applyLocked(pos uint64, changes []BlockChange) error {
 	for i := range changes {
 		b.apply(&changes[i])
 	}
+	if len(b.w.uPend) >= pendMax {
+		b.settleAll()
+	}
 	b.w.pos = pos
 	ix.publishLocked(b)
 	return nil
@@ -400,7 +403,7 @@ func (b *batch) apply(c *BlockChange) {
 		st.cHour = ch
 	}
 	if st.uHour != uh {
-		b.moveHour(&b.w.updatedHour, &b.w.updatedDay, st.uHour, uh, r)
+		b.moveUpdated(st, uh, r)
 		st.uHour = uh
 	}
 	b.setLinks(r, links)
@@ -423,6 +426,7 @@ func (b *batch) delete(r RowID) {
 		b.removeFrom(&b.w.createdDay, dayOfHour(st.cHour), r)
 		b.removeFrom(&b.w.updatedHour, st.uHour, r)
 		b.removeFrom(&b.w.updatedDay, dayOfHour(st.uHour), r)
+		b.settleRow(r)
 		b.setLinks(r, nil)
 	}
 	*st = rowState{status: deleted, parent: noRow}

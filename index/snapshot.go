@@ -41,6 +41,12 @@ type Snapshot struct {
 
 	createdHour, createdDay trie[rowSet] // bucket → rows
 	updatedHour, updatedDay trie[rowSet]
+
+	// Deferred moves out of updated buckets (pending.go): uPend[:len] are
+	// this snapshot's (the array is shared with later snapshots, which
+	// only append beyond it), uMoved their rows (nil: none).
+	uPend  []pendMove
+	uMoved *roaring.Bitmap
 }
 
 // Position returns the log position recorded by the ApplyAt that produced
@@ -211,8 +217,12 @@ func (s *Snapshot) CreatedRange(from, to int64) (exact, candidates *roaring.Bitm
 }
 
 // UpdatedRange is CreatedRange for the updated time (space:updated).
+//
+// A block whose updated time moved recently may be a candidate although
+// its hour is not a boundary hour (index/pending.go); exact never holds a
+// row that does not match.
 func (s *Snapshot) UpdatedRange(from, to int64) (exact, candidates *roaring.Bitmap) {
-	return timeRange(&s.updatedHour, &s.updatedDay, from, to)
+	return s.updatedRange(from, to)
 }
 
 func timeRange(hours, days *trie[rowSet], from, to int64) (exact, candidates *roaring.Bitmap) {

@@ -16,6 +16,7 @@ import (
 // their hours. It costs O(size of the index) and is meant for tests, the
 // check command and invariants builds. A failure wraps ErrInconsistent.
 func (s *Snapshot) Verify() error {
+	s = s.settled()
 	if err := s.verifyIDs(); err != nil {
 		return err
 	}

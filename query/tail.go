@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -37,6 +39,27 @@ type TailStream struct {
 	cancel context.CancelCauseFunc
 	done   chan struct{}
 	err    error // set before done is closed
+
+	ws   *engine.Workspace
+	f    *tailFilter  // nil: no predicate
+	priv *privateTail // the stream's own replica and subscription, or nil while on a hub
+	wake chan struct{}
+	hub  *tailHub // the hub the stream is on, while priv is nil
+	// skip: the hub ignores records up to it for this stream (they were
+	// handled before the stream joined). Guarded by hub.mu.
+	skip oplog.LSN
+
+	// mu guards what the hub hands the stream (tail_hub.go).
+	mu struct {
+		sync.Mutex
+		queue    []tailItem
+		sending  bool      // an event is out of the queue, not yet received
+		events   int       // events in queue
+		detached bool      // the hub dropped the stream (queue full) …
+		at       oplog.LSN // … with every record up to at in the queue
+		end      error     // the hub ended (after the queue)
+		ended    bool
+	}
 }
 
 // OpenTail follows ws's changes that match the OQL predicate where (""
@@ -49,11 +72,14 @@ type TailStream struct {
 // predicate in the state right before the change or in the state right
 // after it (so a block that stops matching, or is deleted, is reported
 // once more). Both states are exact at the change's LSN, for history and
-// live changes alike: the stream keeps a private replica of the workspace
-// (engine.Replica) that it advances record by record, so predicates that
-// look at other blocks (DESCENDANT OF, LINKED FROM) see those blocks as
-// they were at that point of the log. Only the blocks a change lists are
-// candidates. Details and costs: docs/oql.md, section TAIL.
+// live changes alike: the state comes from a replica of the workspace
+// (engine.Replica) advanced record by record, so predicates that look at
+// other blocks (DESCENDANT OF, LINKED FROM) see those blocks as they were
+// at that point of the log. Only the blocks a change lists are
+// candidates. Live filtered streams of one workspace share one replica (a
+// tail hub, tail_hub.go): a stream FROM NOW joins it at once, a stream
+// from an older LSN replays with a private replica until it catches up,
+// then joins. Details and costs: docs/oql.md, section TAIL.
 //
 // Errors: *Error for a predicate that does not parse or check or
 // parameters that do not fit; engine.ErrFuture for from beyond the last
@@ -102,13 +128,14 @@ func TailStmt(ctx context.Context, ws *engine.Workspace, stmt Stmt) (*TailStream
 }
 
 func openTail(ctx context.Context, ws *engine.Workspace, where Expr, from oplog.LSN) (*TailStream, error) {
-	lk := &viewLookup{}
-	var pred Pred
+	var f *tailFilter
 	if where != nil {
-		var err error
-		if pred, err = compile(where, lk); err != nil {
+		lk := &viewLookup{}
+		pred, err := compile(where, lk)
+		if err != nil {
 			return nil, err
 		}
+		f = &tailFilter{pred: pred, lk: lk}
 	}
 	last, err := ws.LastLSN(ctx)
 	if err != nil {
@@ -120,22 +147,28 @@ func openTail(ctx context.Context, ws *engine.Workspace, where Expr, from oplog.
 	} else if from > last+1 {
 		return nil, fmt.Errorf("oql: tail from %d, last is %d: %w", from, last, engine.ErrFuture)
 	}
-	var rep *engine.Replica
-	if pred != nil {
-		if rep, err = ws.OpenReplica(ctx, start-1); err != nil {
+	sctx, cancel := context.WithCancelCause(ctx)
+	c := make(chan TailEvent)
+	t := &TailStream{C: c, c: c, cancel: cancel, done: make(chan struct{}), ws: ws, f: f,
+		wake: make(chan struct{}, 1)}
+	if f != nil && from == 0 {
+		// FROM NOW: share the workspace's hub (tail_hub.go); its position
+		// is never past the last LSN, read under its lock.
+		if err := joinHubNow(ctx, t); err != nil {
+			cancel(nil)
 			return nil, err
 		}
+		go t.run(sctx)
+		return t, nil
 	}
-	sctx, cancel := context.WithCancelCause(ctx)
-	sub, err := ws.Subscribe(sctx, start)
+	t.pos.Store(uint64(start - 1))
+	p, err := openPrivate(ctx, ws, f, start)
 	if err != nil {
 		cancel(nil)
 		return nil, err
 	}
-	c := make(chan TailEvent)
-	t := &TailStream{C: c, c: c, cancel: cancel, done: make(chan struct{})}
-	t.pos.Store(uint64(start - 1))
-	go t.run(sctx, sub, rep, pred, lk)
+	t.priv = p
+	go t.run(sctx)
 	return t, nil
 }
 
@@ -164,12 +197,17 @@ func (t *TailStream) Err() error {
 	}
 }
 
-func (t *TailStream) run(ctx context.Context, sub *engine.Subscription, rep *engine.Replica, pred Pred, lk *viewLookup) {
+// run delivers the stream's events: from its private replica (history,
+// or no predicate) until it joins the workspace's hub, then from the hub;
+// back to a private replica if it falls too far behind the hub.
+func (t *TailStream) run(ctx context.Context) {
 	var err error
 	defer func() {
-		sub.Close()
-		if err == nil {
-			err = sub.Err()
+		if t.priv != nil {
+			t.priv.close()
+			if err == nil {
+				err = t.priv.sub.Err()
+			}
 		}
 		if err == nil || errors.Is(err, context.Canceled) {
 			if cause := context.Cause(ctx); cause != nil {
@@ -181,31 +219,68 @@ func (t *TailStream) run(ctx context.Context, sub *engine.Subscription, rep *eng
 		close(t.c)
 		close(t.done)
 	}()
-	var before []bool
-	for ch := range sub.C {
-		ev := TailEvent{LSN: ch.LSN, Time: ch.Time, Origin: ch.Origin}
-		if pred == nil {
-			ev.Blocks = ch.Blocks
-		} else {
-			before = before[:0]
-			err = rep.Apply(ch, func(v *engine.ReadView, _ []engine.BlockChange) {
-				lk.v = v
-				for _, bc := range ch.Blocks {
-					before = append(before, bc.Space == engine.DefaultSpace && lk.match(pred, bc.ID))
-				}
-			})
-			if err != nil {
+	for {
+		if t.priv != nil {
+			if err = t.runPrivate(ctx); err != nil || t.priv != nil {
 				return
 			}
-			lk.v = rep.View()
-			for i, bc := range ch.Blocks {
-				if before[i] || (bc.Space == engine.DefaultSpace && lk.match(pred, bc.ID)) {
-					ev.Blocks = append(ev.Blocks, bc)
-				}
+			continue
+		}
+		var at oplog.LSN
+		if at, err = t.runHub(ctx); err != nil {
+			return
+		}
+		// Detached from the hub at position at: catch up privately.
+		p, perr := openPrivate(ctx, t.ws, t.f, at+1)
+		if perr != nil {
+			err = perr
+			return
+		}
+		t.priv = p
+	}
+}
+
+// runPrivate follows t.priv until the stream joins a hub (then t.priv is
+// nil and it returns nil), or ends: it returns the error that stopped it,
+// or nil with t.priv still set when the subscription or ctx ended.
+func (t *TailStream) runPrivate(ctx context.Context) error {
+	p := t.priv
+	var kept [][]engine.BlockChange
+	fs := []*tailFilter{t.f}
+	for {
+		var ch engine.Change
+		var ok bool
+		select {
+		case ch, ok = <-p.sub.C:
+		default:
+			// Idle: caught up with what the engine has published, the
+			// moment to hand over to (or found) the workspace's hub.
+			if t.f != nil && tryJoinHub(t, true) {
+				return nil
 			}
-			lk.v = nil
+			select {
+			case ch, ok = <-p.sub.C:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		if !ok {
+			return nil
+		}
+		ev := TailEvent{LSN: ch.LSN, Time: ch.Time, Origin: ch.Origin}
+		if t.f == nil {
+			ev.Blocks = ch.Blocks
+		} else {
+			var err error
+			if kept, err = evalRecord(p.rep, ch, fs, kept); err != nil {
+				return err
+			}
+			ev.Blocks = kept[0]
 			if len(ev.Blocks) == 0 {
 				t.pos.Store(uint64(ch.LSN))
+				if tryJoinHub(t, false) {
+					return nil
+				}
 				continue
 			}
 		}
@@ -213,9 +288,67 @@ func (t *TailStream) run(ctx context.Context, sub *engine.Subscription, rep *eng
 		case t.c <- ev:
 			t.pos.Store(uint64(ch.LSN))
 		case <-ctx.Done():
-			return
+			return nil
+		}
+		if t.f != nil && tryJoinHub(t, false) {
+			return nil
 		}
 	}
+}
+
+// A tailFilter is one stream's compiled predicate with the lookup it was
+// compiled against; whoever evaluates it (the stream, or its hub) points
+// the lookup at the state to judge.
+type tailFilter struct {
+	pred Pred
+	lk   *viewLookup
+}
+
+// evalRecord advances rep by ch (the record right after rep's state) and
+// returns, for each filter, the blocks of ch's default space that match it
+// right before or right after the record (nil if none), reusing out. The
+// blocks are read once per state and shared by every filter.
+func evalRecord(rep *engine.Replica, ch engine.Change, fs []*tailFilter, out [][]engine.BlockChange) ([][]engine.BlockChange, error) {
+	out = slices.Grow(out[:0], len(fs))[:len(fs)]
+	clear(out)
+	nb := len(ch.Blocks)
+	before := make([]bool, len(fs)*nb)
+	judge := func(v *engine.ReadView, into func(i, j int)) {
+		for j, bc := range ch.Blocks {
+			if bc.Space != engine.DefaultSpace {
+				continue
+			}
+			b, ok := blockOf(v, bc.ID)
+			if !ok {
+				continue
+			}
+			for i, f := range fs {
+				f.lk.v = v
+				if f.pred(&b) {
+					into(i, j)
+				}
+			}
+		}
+		for _, f := range fs {
+			f.lk.v = nil
+		}
+	}
+	err := rep.Apply(ch, func(v *engine.ReadView, _ []engine.BlockChange) {
+		judge(v, func(i, j int) { before[i*nb+j] = true })
+	})
+	if err != nil {
+		return out, err
+	}
+	after := make([]bool, len(fs)*nb)
+	judge(rep.View(), func(i, j int) { after[i*nb+j] = true })
+	for i := range fs {
+		for j, bc := range ch.Blocks {
+			if before[i*nb+j] || after[i*nb+j] {
+				out[i] = append(out[i], bc)
+			}
+		}
+	}
+	return out, nil
 }
 
 // viewLookup resolves blocks in an engine read view that the caller
@@ -230,12 +363,6 @@ var _ lookup = (*viewLookup)(nil)
 // Block implements lookup.
 func (l *viewLookup) Block(id string) (Block, bool) {
 	return blockOf(l.v, engine.BlockID(id))
-}
-
-// match reports whether block id exists in the current view and satisfies p.
-func (l *viewLookup) match(p Pred, id engine.BlockID) bool {
-	b, ok := blockOf(l.v, id)
-	return ok && p(&b)
 }
 
 // blockOf reads block id of v as a Block.

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +15,11 @@ import (
 	"octobase/engine/crdt"
 	"octobase/oplog"
 )
+
+// clockMu guards the clock editor.edit advances, which the engine reads
+// from its own goroutines (a subscription that ends touches the
+// workspace's idle time).
+var clockMu sync.Mutex
 
 // editor makes random edits of a workspace through the Blocks API: creates
 // (with parents, links, props, rich text), moves, deletes, prop changes.
@@ -28,7 +34,9 @@ type editor struct {
 func (e *editor) edit(t testing.TB) {
 	t.Helper()
 	g := e.g
+	clockMu.Lock()
 	*e.clock = e.clock.Add(time.Duration(g.IntN(3*3600)) * time.Second)
+	clockMu.Unlock()
 	e.n++
 	_, err := e.ws.Transact(context.Background(), fmt.Sprintf("o%d", e.n%3), func(_ *crdt.Txn, b *engine.Blocks) error {
 		ids := e.ids
@@ -212,9 +220,20 @@ func TestTailModel(t *testing.T) {
 		s := seed + i
 		g := modelGen{rand.New(rand.NewPCG(s, 3))}
 		clock := time.UnixMilli(base)
-		opts := &engine.Options{IdleTimeout: -1, Clock: func() time.Time { return clock }, SnapshotRecords: 7}
+		opts := &engine.Options{IdleTimeout: -1, SnapshotRecords: 7, Clock: func() time.Time {
+			clockMu.Lock()
+			defer clockMu.Unlock()
+			return clock
+		}}
 		if i%2 == 1 {
 			opts.SubscriberBuffer = 2
+		}
+		// Every third round the hub detaches a stream as soon as it has
+		// two undelivered events (the test reads one stream at a time), so
+		// streams go back to private replicas and join again.
+		tailQueueMax = 1024
+		if i%3 == 2 {
+			tailQueueMax = 2
 		}
 		st, err := engine.Open(t.TempDir(), opts)
 		if err != nil {
@@ -289,21 +308,33 @@ func TestTailModel(t *testing.T) {
 		}
 		// Nothing beyond the reference: no stream has more to deliver.
 		time.Sleep(20 * time.Millisecond)
+		filtered := 0
 		for _, sm := range streams {
 			select {
 			case ev := <-sm.s.C:
 				t.Fatalf("seed %d: TAIL WHERE %s FROM %d: extra event %v", s, sm.where, sm.from, ev)
 			default:
 			}
+			if sm.expr != nil {
+				filtered++
+			}
+		}
+		// Caught up, every filtered stream shares the workspace's one hub.
+		waitHubStreams(t, ws, filtered)
+		for _, sm := range streams {
 			sm.s.Close()
 			if err := sm.s.Err(); !errors.Is(err, context.Canceled) {
 				t.Fatalf("Err after Close = %v", err)
 			}
 		}
+		if n, ok := hubStreams(ws); ok {
+			t.Fatalf("seed %d: a hub with %d streams outlives its last stream", s, n)
+		}
 		if err := st.Close(); err != nil {
 			t.Fatal(err)
 		}
 	}
+	tailQueueMax = 1024
 	if matched == 0 {
 		t.Fatal("no predicate matched anything: the test checks nothing")
 	}
@@ -477,4 +508,117 @@ func TestTailStmt(t *testing.T) {
 	if _, err := TailStmt(ctx, ws, stmt); err == nil {
 		t.Fatal("TailStmt of an unbound statement succeeded")
 	}
+}
+
+// hubStreams returns how many streams the hub of ws serves, and whether
+// ws has a hub.
+func hubStreams(ws *engine.Workspace) (int, bool) {
+	hubs.Lock()
+	defer hubs.Unlock()
+	h := hubs.m[ws]
+	if h == nil {
+		return 0, false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.mu.streams), true
+}
+
+// waitHubStreams waits until the hub of ws serves n streams (those that
+// catch up join it when idle).
+func waitHubStreams(t *testing.T, ws *engine.Workspace, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got, ok := hubStreams(ws)
+		if got == n && (ok || n == 0) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hub serves %d streams (hub: %v), want %d", got, ok, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestTailHubShared: filtered streams FROM NOW share one hub, built once
+// (one state rebuild for all of them); a stream replaying history rebuilds
+// its own state, then joins the hub without a gap or a duplicate; the hub
+// closes with its last stream.
+func TestTailHubShared(t *testing.T) {
+	ctx := context.Background()
+	st, err := engine.Open(t.TempDir(), &engine.Options{IdleTimeout: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ws, err := st.Workspace(ctx, "w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	create := func(id, flavour string) oplog.LSN {
+		t.Helper()
+		lsn, err := ws.Transact(ctx, "me", func(_ *crdt.Txn, b *engine.Blocks) error {
+			_, err := b.Create(engine.NewBlock{ID: engine.BlockID(id), Flavour: flavour, Creator: "u"})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lsn
+	}
+	for i := range 5 {
+		create(fmt.Sprint("old", i), "affine:page")
+	}
+	before := replicasOpened.Load()
+	const n = 10
+	var streams []*TailStream
+	for i := range n {
+		s, err := OpenTail(ctx, ws, "type = $1", []any{fmt.Sprint("t", i%2)}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		streams = append(streams, s)
+	}
+	if got := replicasOpened.Load() - before; got != 1 {
+		t.Fatalf("%d FROM NOW streams rebuilt the state %d times, want once", n, got)
+	}
+	waitHubStreams(t, ws, n)
+	// A stream from the start replays privately, then joins.
+	hist, err := OpenTail(ctx, ws, "type = 'affine:page' OR type = 't1'", nil, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lsns []oplog.LSN
+	for i := range 6 {
+		lsns = append(lsns, create(fmt.Sprint("new", i), fmt.Sprint("t", i%2)))
+	}
+	for i, s := range streams {
+		got := collect(t, s, 3)
+		for k, ev := range got {
+			if want := lsns[i%2+2*k]; ev.LSN != want || len(ev.Blocks) != 1 || ev.Blocks[0].ID != engine.BlockID(fmt.Sprint("new", i%2+2*k)) {
+				t.Fatalf("stream %d event %d: %+v, want the block created at %d", i, k, ev, want)
+			}
+		}
+	}
+	got := collect(t, hist, 8) // 5 pages, then new1, new3, new5
+	var ids []string
+	for _, ev := range got {
+		ids = append(ids, string(ev.Blocks[0].ID))
+	}
+	if want := []string{"old0", "old1", "old2", "old3", "old4", "new1", "new3", "new5"}; !slices.Equal(ids, want) {
+		t.Fatalf("history stream: %q, want %q", ids, want)
+	}
+	waitHubStreams(t, ws, n+1)
+	if got := replicasOpened.Load() - before; got != 2 {
+		t.Fatalf("state rebuilt %d times, want 2 (the hub, the history stream)", got)
+	}
+	hist.Close()
+	for _, s := range streams {
+		s.Close()
+		if !errors.Is(s.Err(), context.Canceled) {
+			t.Fatalf("Err after Close = %v", s.Err())
+		}
+	}
+	waitHubStreams(t, ws, 0)
 }
