@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"octobase/engine"
 	"octobase/engine/crdt"
 	"octobase/replication/ysync"
@@ -25,10 +27,50 @@ func docUpdates(clientID uint64, name string, n int) [][]byte {
 	return ups
 }
 
+// readRuns reads Update messages from c until they cover want, in order:
+// each message must be either the next update of want, byte for byte, or
+// the merge (crdt.MergeUpdates) of the next few (a writer coalesces the
+// updates queued for a connection). It returns the number of updates of
+// want each message held.
+func readRuns(t *testing.T, c *websocket.Conn, want [][]byte) []int {
+	t.Helper()
+	var runs []int
+	for i := 0; i < len(want); {
+		m, ok := readMsg(t, c).(ysync.Update)
+		if !ok {
+			t.Fatalf("message %d = %v, want an Update", len(runs), m)
+		}
+		n := matchRun(t, m.Update, want[i:])
+		if n == 0 {
+			t.Fatalf("message %d is neither the update of LSN %d nor a merge of it with the ones after it", len(runs), i+1)
+		}
+		runs = append(runs, n)
+		i += n
+	}
+	return runs
+}
+
+// matchRun returns n if got is the merge of want[:n] (want[0] itself for
+// n == 1), or 0.
+func matchRun(t *testing.T, got []byte, want [][]byte) int {
+	t.Helper()
+	for n := 1; n <= len(want); n++ {
+		merged, err := crdt.MergeUpdates(want[:n])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Equal(got, merged) {
+			return n
+		}
+	}
+	return 0
+}
+
 // TestBroadcastFromEveryPath applies updates concurrently through three
 // paths — Workspace.Apply called directly (as replication does), HTTP POST
 // and the block API — and checks that a WebSocket client receives every
-// logged update once, in LSN order, and nothing else.
+// logged update once, in LSN order (alone or merged with the ones that
+// follow it), and nothing else.
 func TestBroadcastFromEveryPath(t *testing.T) {
 	e := startServer(t, t.TempDir(), Options{})
 	ctx := context.Background()
@@ -89,15 +131,7 @@ func TestBroadcastFromEveryPath(t *testing.T) {
 		}
 	}
 	sub.Close()
-	for i, w := range want {
-		m, ok := readMsg(t, c).(ysync.Update)
-		if !ok {
-			t.Fatalf("message %d = %v, want an Update", i, m)
-		}
-		if !bytes.Equal(m.Update, w) {
-			t.Fatalf("message %d is not the update of LSN %d", i, i+1)
-		}
-	}
+	readRuns(t, c, want)
 	// Exactly once: nothing more arrives.
 	rctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()

@@ -60,7 +60,7 @@ func (s *Server) handleChanges(w http.ResponseWriter, req *http.Request) {
 	where := q.Get("where")
 	var params []any
 	for _, p := range q["param"] {
-		params = append(params, paramValue(p))
+		params = append(params, query.ParamValue(p))
 	}
 	flusher, ok := w.(http.Flusher)
 	if !ok {
@@ -170,26 +170,4 @@ func (s *Server) connLimitError(w http.ResponseWriter, err error) {
 	default:
 		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "server is shutting down")
 	}
-}
-
-// paramValue reads a query-string parameter: a JSON scalar (number, true,
-// false, null, "string") as itself, anything else as a string.
-func paramValue(a string) any {
-	var v any
-	d := json.NewDecoder(strings.NewReader(a))
-	d.UseNumber()
-	if err := d.Decode(&v); err == nil && !d.More() {
-		switch x := v.(type) {
-		case json.Number:
-			if i, err := x.Int64(); err == nil {
-				return i
-			}
-			if f, err := x.Float64(); err == nil {
-				return f
-			}
-		case nil, bool, string:
-			return x
-		}
-	}
-	return a
 }

@@ -23,11 +23,29 @@
 // stream (engine.Workspace.Subscribe). A room is dropped, and its
 // subscription closed, when its last connection leaves.
 //
-// Each connection has a reader (the HTTP handler goroutine), a writer
-// goroutine draining a bounded queue (Options.SendQueue) and a pinger
-// (Options.PingInterval). Broadcasting only enqueues: a connection whose
-// queue is full is closed with status 1013 (try again later) instead of
-// making anyone wait for it.
+// Each connection has a reader (the HTTP handler goroutine) and a writer
+// goroutine draining a bounded queue (Options.SendQueue). Broadcasting only
+// enqueues: a connection whose queue is full is closed with status 1013
+// (try again later) instead of making anyone wait for it.
+//
+// The writer merges the broadcast updates it finds queued one after the
+// other (send.go): a run of [0,2,update] messages is sent as one
+// [0,2,crdt.MergeUpdates(run)] message, one frame and one write(2), since a
+// loopback write costs more CPU than the rest of a delivery. A run never
+// crosses another message (a sync reply, awareness), which is written in
+// its place after it, nor a gap in the room's broadcast sequence, and its
+// updates total at most Options.MaxMessageSize bytes. The merge of a run
+// is computed once per room, on the run's first message, and reused by the
+// connections that find the same run queued.
+//
+// Writes carry no deadline (a per-write timeout cost a quarter of the
+// fan-out CPU). One sweeper goroutine per Server watches every connection
+// instead: every WriteTimeout it cuts off (CloseNow) a connection whose
+// write was already in progress at its previous check, so a stuck write
+// lasts one to two WriteTimeouts; and it pings each connection once per
+// PingInterval (spread over pingSlots sweeps, each ping in a short-lived
+// goroutine), cutting off one whose pong does not come back within the
+// interval.
 //
 // # Persist, then broadcast, from the change stream
 //
@@ -41,7 +59,9 @@
 // another node's replication calling Workspace.Apply, a peer sync — reaches
 // the room's connections, in LSN order and exactly once (the engine's E6
 // guarantee: no gaps, no duplicates, only acknowledged records); a pure
-// duplicate is not logged and so not broadcast. A connection joining a
+// duplicate is not logged and so not broadcast. A connection receives each
+// logged update either alone, byte for byte, or merged with the ones logged
+// right before or after it (see above). A connection joining a
 // room syncs what came before with SyncStep1/SyncStep2; an update logged
 // between its room's subscription and its sync arrives twice, which the CRDT
 // ignores. If a room's stream ends while it still has connections (the
@@ -69,15 +89,16 @@
 // All Server methods are safe for concurrent use. Locks, in the order they
 // are taken (never the reverse):
 //
-//  1. Server.mu: the room map, connection counts, size estimates (never held
-//     while calling the engine; Close holds it while collecting connections
-//     under room.mu).
+//  1. Server.mu: the room map, the live connections (for the sweeper),
+//     connection counts, size estimates (never held while calling the
+//     engine; Close holds it while collecting connections under room.mu).
 //  2. room.mu: connections, the awareness table, each connection's awareness
 //     ids.
-//  3. conn.kickMu and docSize.mu: leaves.
+//  3. conn.kickMu, docSize.mu and outMsg.merged: leaves.
 //
-// Goroutines: one awareness janitor per Server, one broadcaster per room,
-// and per connection its handler (the reader), a writer and a pinger; SSE
-// streams run in their request's handler. Close waits for all but the SSE
-// handlers, which it ends (as StopStreams does).
+// Goroutines: one awareness janitor and one sweeper per Server (plus a
+// short-lived one per ping in flight), one broadcaster per room, and per
+// connection its handler (the reader) and a writer; SSE streams run in
+// their request's handler. Close waits for all but the SSE handlers, which
+// it ends (as StopStreams does).
 package server

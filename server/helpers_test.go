@@ -36,6 +36,12 @@ func startServer(t *testing.T, dir string, opts Options) *testEnv {
 
 func startServerTB(t testing.TB, dir string, opts Options) *testEnv {
 	t.Helper()
+	return startServerHook(t, dir, opts, nil)
+}
+
+// startServerHook is startServer with Server.testHookWrite set to hook.
+func startServerHook(t testing.TB, dir string, opts Options, hook func(*conn)) *testEnv {
+	t.Helper()
 	store, err := engine.Open(dir, &engine.Options{Durability: oplog.SyncNone, IdleTimeout: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -44,6 +50,7 @@ func startServerTB(t testing.TB, dir string, opts Options) *testEnv {
 		opts.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	srv := New(store, opts)
+	srv.testHookWrite = hook // before any connection
 	e := &testEnv{dir: dir, store: store, srv: srv, hs: httptest.NewServer(srv)}
 	t.Cleanup(e.stop)
 	return e

@@ -29,6 +29,9 @@ type metrics struct {
 	wsBytesOut     atomic.Int64
 	wsMessagesIn   atomic.Int64
 	wsMessagesOut  atomic.Int64
+	wsCoalesced    atomic.Int64 // broadcast updates merged into another message instead of sent alone
+	writeTimeouts  atomic.Int64 // connections closed by the sweeper for a write stuck beyond WriteTimeout
+	pingTimeouts   atomic.Int64 // connections closed for a ping not answered within PingInterval
 	httpBytesIn    atomic.Int64
 	httpBytesOut   atomic.Int64
 	sseEvents      atomic.Int64
@@ -93,6 +96,9 @@ func (s *Server) handleMetrics(w http.ResponseWriter, req *http.Request) {
 	counter("octobase_websocket_sent_bytes_total", "Bytes of WebSocket messages sent.", m.wsBytesOut.Load())
 	counter("octobase_websocket_received_messages_total", "WebSocket messages received.", m.wsMessagesIn.Load())
 	counter("octobase_websocket_sent_messages_total", "WebSocket messages sent.", m.wsMessagesOut.Load())
+	counter("octobase_websocket_coalesced_updates_total", "Broadcast updates merged into the message of a preceding one instead of sent alone (queued updates of a connection are sent as one).", m.wsCoalesced.Load())
+	counter("octobase_websocket_write_timeouts_total", "WebSocket connections closed because a write did not complete within the write timeout.", m.writeTimeouts.Load())
+	counter("octobase_websocket_ping_timeouts_total", "WebSocket connections closed because a ping was not answered within the ping interval.", m.pingTimeouts.Load())
 	counter("octobase_http_received_bytes_total", "Bytes of HTTP request bodies read by the API.", m.httpBytesIn.Load())
 	counter("octobase_http_sent_bytes_total", "Bytes of binary updates sent by GET .../update.", m.httpBytesOut.Load())
 	counter("octobase_sse_events_total", "Change events sent on SSE streams.", m.sseEvents.Load())

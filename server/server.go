@@ -61,8 +61,9 @@ type Options struct {
 	// DefaultPingInterval (30 s, as the reference server); negative disables
 	// pings.
 	PingInterval time.Duration
-	// WriteTimeout bounds each WebSocket write. Zero means
-	// DefaultWriteTimeout.
+	// WriteTimeout bounds each WebSocket write: a connection whose write
+	// has not completed after one to two WriteTimeouts (the sweeper checks
+	// every WriteTimeout) is cut off. Zero means DefaultWriteTimeout.
 	WriteTimeout time.Duration
 	// OriginPatterns, when non-empty, restricts the Origin of WebSocket
 	// handshakes (github.com/coder/websocket AcceptOptions.OriginPatterns).
@@ -125,7 +126,14 @@ type Server struct {
 		wsConns map[string]int
 		// docSize is the document size estimate per workspace (limits.go).
 		docSize map[string]*docSize
+		// live are the WebSocket connections whose handler is running,
+		// for the sweeper.
+		live map[*conn]struct{}
 	}
+
+	// testHookWrite, if set, is called by a connection's writer before
+	// each write (tests).
+	testHookWrite func(c *conn)
 }
 
 // New returns a Server for store. The caller keeps owning store: close the
@@ -167,6 +175,7 @@ func New(store *engine.Store, opts Options) *Server {
 	s.mu.rooms = make(map[string]*room)
 	s.mu.wsConns = make(map[string]int)
 	s.mu.docSize = make(map[string]*docSize)
+	s.mu.live = make(map[*conn]struct{})
 	s.metrics.init()
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.HandleFunc("GET /metrics", s.handleMetrics)
@@ -181,8 +190,9 @@ func New(store *engine.Store, opts Options) *Server {
 	s.mux.HandleFunc("GET /api/workspaces/{ws}/history", s.handleHistory)
 	s.mux.HandleFunc("POST /api/query", s.handleQuery)
 	s.mux.HandleFunc("GET /sync/{ws...}", s.handleSync)
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.awarenessJanitor()
+	go s.sweeper()
 	return s
 }
 
@@ -337,13 +347,18 @@ func (s *Server) release(r *room) {
 // that they reconnect and resync instead of silently missing updates.
 func (s *Server) broadcaster(r *room) {
 	defer s.wg.Done()
+	var seq uint64
 	for ch := range r.sub.C {
 		if len(ch.Update) == 0 {
 			continue
 		}
+		seq++
 		msg := ysync.AppendUpdate(nil, ch.Update)
+		m := &outMsg{data: msg, update: msg[len(msg)-len(ch.Update):], seq: seq}
 		r.mu.Lock()
-		r.broadcastLocked(msg)
+		for c := range r.mu.conns {
+			c.enqueueMsg(m)
+		}
 		r.mu.Unlock()
 		s.metrics.broadcasts.Add(1)
 	}
@@ -388,9 +403,12 @@ func (s *Server) apply(ctx context.Context, ws *engine.Workspace, update []byte,
 	return lsn, nil
 }
 
+// broadcastLocked queues msg, which is not an update (those come from the
+// broadcaster), to every connection of the room.
 func (r *room) broadcastLocked(msg []byte) {
+	m := &outMsg{data: msg}
 	for c := range r.mu.conns {
-		c.enqueue(msg)
+		c.enqueueMsg(m)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -36,7 +37,8 @@ type conn struct {
 	srv    *Server
 	ws     *websocket.Conn
 	log    *slog.Logger
-	send   chan []byte
+	ctx    context.Context // canceled when the handler ends
+	send   chan *outMsg
 	kickc  chan struct{} // closed by kick
 	kickMu sync.Mutex
 	code   websocket.StatusCode // guarded by kickMu, set once by kick
@@ -45,6 +47,13 @@ type conn struct {
 	// clients are the awareness client ids this connection controls;
 	// guarded by room.mu.
 	clients map[uint64]struct{}
+
+	// writes counts the writer's write calls twice, before and after each:
+	// odd while a write is in progress. watched is the value the sweeper
+	// saw at its previous check (the sweeper's own).
+	writes  atomic.Uint64
+	watched uint64
+	pinging atomic.Bool // a ping is in flight (sweeper)
 }
 
 // kicked reports whether the connection is being closed.
@@ -58,9 +67,12 @@ func (c *conn) kicked() bool {
 }
 
 // enqueue queues msg without blocking; a full queue kicks the connection.
-func (c *conn) enqueue(msg []byte) {
+func (c *conn) enqueue(msg []byte) { c.enqueueMsg(&outMsg{data: msg}) }
+
+// enqueueMsg queues m without blocking; a full queue kicks the connection.
+func (c *conn) enqueueMsg(m *outMsg) {
 	select {
-	case c.send <- msg:
+	case c.send <- m:
 	default:
 		if c.kick(statusTryAgainLater, "send queue overflow: reading too slowly") {
 			c.srv.overflows.Add(1)
@@ -164,12 +176,15 @@ func (s *Server) handleSync(w http.ResponseWriter, req *http.Request) {
 	defer s.connWG.Done()
 
 	log := s.log.With("workspace", name, "conn", id, "remote", req.RemoteAddr)
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
 	c := &conn{
 		id:      id,
 		srv:     s,
 		ws:      ws,
 		log:     log,
-		send:    make(chan []byte, s.opts.SendQueue),
+		ctx:     ctx,
+		send:    make(chan *outMsg, s.opts.SendQueue),
 		kickc:   make(chan struct{}),
 		clients: make(map[uint64]struct{}),
 	}
@@ -194,20 +209,21 @@ func (s *Server) handleSync(w http.ResponseWriter, req *http.Request) {
 	}
 	r.mu.Unlock()
 
-	ctx, cancel := context.WithCancel(s.ctx)
-	var wg sync.WaitGroup
+	// From here on the sweeper watches the connection's writes and pings
+	// it, until the handler returns.
+	s.mu.Lock()
+	s.mu.live[c] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.mu.live, c)
+		s.mu.Unlock()
+	}()
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
 		s.writeLoop(ctx, c)
 	}()
-	if s.opts.PingInterval > 0 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.pingLoop(ctx, c)
-		}()
-	}
 
 	for {
 		typ, data, err := ws.Read(ctx)
@@ -250,9 +266,15 @@ func (s *Server) handleSync(w http.ResponseWriter, req *http.Request) {
 	// Let the writer send the close frame (with the kick's code and
 	// reason, if the connection was kicked) before canceling the rest.
 	c.kick(websocket.StatusNormalClosure, "")
-	<-writerDone
+	select {
+	case <-writerDone:
+	case <-s.ctx.Done():
+		// Close gave up waiting (closeGrace), and the sweeper is gone:
+		// cut off a writer stuck in a write.
+		ws.CloseNow()
+		<-writerDone
+	}
 	cancel()
-	wg.Wait()
 	ws.CloseNow()
 }
 
@@ -346,60 +368,6 @@ func (s *Server) handleMessage(r *room, c *conn, st *wsStore, data []byte, log *
 	default:
 		// Auth messages are ignored, as the reference server ignores them
 		// (clients never send them).
-	}
-}
-
-// writeLoop writes queued messages until ctx ends or the connection is
-// kicked; a kick closes the connection with its code and reason.
-func (s *Server) writeLoop(ctx context.Context, c *conn) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-c.kickc:
-			c.kickMu.Lock()
-			code, reason := c.code, c.reason
-			c.kickMu.Unlock()
-			if code != websocket.StatusNormalClosure {
-				c.log.Warn("closing connection", "status", int(code), "reason", reason)
-			}
-			c.ws.Close(code, reason)
-			return
-		case msg := <-c.send:
-			wctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
-			err := c.ws.Write(wctx, websocket.MessageBinary, msg)
-			cancel()
-			if err != nil {
-				c.ws.CloseNow()
-				return
-			}
-			s.metrics.wsBytesOut.Add(int64(len(msg)))
-			s.metrics.wsMessagesOut.Add(1)
-		}
-	}
-}
-
-// pingLoop pings every PingInterval and closes a connection whose pong does
-// not come back within the interval.
-func (s *Server) pingLoop(ctx context.Context, c *conn) {
-	t := time.NewTicker(s.opts.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			pctx, cancel := context.WithTimeout(ctx, s.opts.PingInterval)
-			err := c.ws.Ping(pctx)
-			cancel()
-			if err != nil {
-				if ctx.Err() == nil {
-					c.log.Warn("ping failed", "err", err)
-					c.ws.CloseNow()
-				}
-				return
-			}
-		}
 	}
 }
 

@@ -13,7 +13,8 @@
 // goroutines speaking y-protocols over github.com/coder/websocket:
 //
 //  0. WriteFloor measures what one loopback write(2) costs here, over as
-//     many connections as the cell has: the server makes one per delivery.
+//     many connections as the cell has: the server makes one per delivery unless
+//     several updates are queued for a connection (then it merges them into one).
 //  1. The child starts; its memory is sampled (after a GC).
 //  2. All clients connect and sync (SyncStep1 both ways, as y-websocket
 //     does); the memory is sampled again: (idle − empty) ÷ clients is the
@@ -193,7 +194,7 @@ func Run(ctx context.Context, opts Options, w io.Writer) ([]Result, error) {
 	}
 	fmt.Fprintf(w, "anchor (y/hub, published, a laptop): %.0f µs CPU per update per observer; 300 MB for 1,500 idle connections = %.0f KB each. Target: ×anchor ≤ %.1f.\n",
 		float64(AnchorCPUPerDelivery)/1e3, AnchorBytesPerConn/1e3, Target)
-	fmt.Fprintf(w, "floor: the CPU of one write(2) of a %d-byte message to a loopback TCP socket on this machine, spread over as many connections (the server makes one per delivery).\n", floorMsgSize)
+	fmt.Fprintf(w, "floor: the CPU of one write(2) of a %d-byte message to a loopback TCP socket on this machine, spread over as many connections (the server makes one per delivery, or one per batch of queued updates it merges).\n", floorMsgSize)
 	return out, nil
 }
 
