@@ -15,7 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"octobase/engine/crdt"
+	"octobase/replication/ysync"
 )
 
 func TestServeReplicationFlagErrors(t *testing.T) {
@@ -186,8 +189,9 @@ func freeReplPort(t *testing.T, avoid ...int) int {
 	return 0
 }
 
-// runTyping posts every node's updates concurrently and waits until all
-// nodes serve the same state holding all of them.
+// runTyping writes every node's updates concurrently, the first half
+// over HTTP and the rest over a y-websocket connection, and waits until
+// all nodes serve the same state holding all of them.
 func runTyping(t *testing.T, nodes []*replServed, perNode int) {
 	var want []string
 	var wg sync.WaitGroup
@@ -197,13 +201,38 @@ func runTyping(t *testing.T, nodes []*replServed, perNode int) {
 			want = append(want, fmt.Sprintf("<%s%d>", n.name, j))
 		}
 		wg.Go(func() {
-			for _, u := range ups {
+			half := len(ups) / 2
+			for _, u := range ups[:half] {
 				n.post(t, "w", u)
 			}
+			n.sendWS(t, "w", ups[half:])
 		})
 	}
 	wg.Wait()
 	waitSameState(t, "w", want, nodes...)
+}
+
+// sendWS sends updates as y-protocols Update messages over the node's
+// y-websocket endpoint, in order, then closes the connection cleanly (the
+// server handles every message before the close frame).
+func (n *replServed) sendWS(t *testing.T, ws string, ups [][]byte) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://"+n.addr+"/sync/"+ws, nil)
+	if err != nil {
+		t.Errorf("%s: dial: %v", n.name, err)
+		return
+	}
+	defer c.CloseNow()
+	for _, u := range ups {
+		if err := c.Write(ctx, websocket.MessageBinary, ysync.AppendUpdate(nil, u)); err != nil {
+			t.Errorf("%s: write: %v", n.name, err)
+			return
+		}
+	}
+	if err := c.Close(websocket.StatusNormalClosure, ""); err != nil {
+		t.Logf("%s: close: %v", n.name, err)
+	}
 }
 
 // TestServeReplicationPair: one serve with the embedded server's client
