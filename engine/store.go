@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -37,6 +38,31 @@ type Store struct {
 	janitor   sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
+
+	loggedRecords, loggedBytes atomic.Int64 // acknowledged records since Open (Stats)
+}
+
+// StoreStats are counters of a Store since Open.
+type StoreStats struct {
+	// LoggedRecords and LoggedBytes count the records appended to the
+	// workspaces' op-logs and acknowledged, and their payload bytes (the
+	// yjs updates, before compression and framing).
+	LoggedRecords, LoggedBytes int64
+	// OpenWorkspaces is how many workspaces are open now.
+	OpenWorkspaces int
+}
+
+// Stats returns the store's counters.
+func (s *Store) Stats() StoreStats {
+	st := StoreStats{LoggedRecords: s.loggedRecords.Load(), LoggedBytes: s.loggedBytes.Load()}
+	s.mu.Lock()
+	for _, w := range s.mu.ws {
+		if w.live.Load() != nil {
+			st.OpenWorkspaces++
+		}
+	}
+	s.mu.Unlock()
+	return st
 }
 
 // Open opens (creating if needed) the store in dir.

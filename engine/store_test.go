@@ -167,3 +167,20 @@ func TestIdleCloseAndReopen(t *testing.T) {
 		t.Fatalf("after background close: %+v", got)
 	}
 }
+
+func TestStoreStats(t *testing.T) {
+	s := openStore(t, testOptions(nil))
+	w := workspace(t, s, "ws")
+	if st := s.Stats(); st.LoggedRecords != 0 || st.LoggedBytes != 0 {
+		t.Fatalf("fresh store: %+v", st)
+	}
+	transact(t, w, func(b *Blocks) error { _, err := b.Create(NewBlock{ID: "a", Flavour: "f"}); return err })
+	transact(t, w, func(b *Blocks) error { return b.SetProp("a", "x", 1) })
+	var bytes int64
+	for _, r := range logRecords(t, w) {
+		bytes += int64(len(r.Data))
+	}
+	if st := s.Stats(); st.LoggedRecords != 2 || st.LoggedBytes != bytes || st.OpenWorkspaces != 1 {
+		t.Fatalf("after two records of %d bytes: %+v", bytes, st)
+	}
+}

@@ -510,6 +510,8 @@ func (w *Workspace) publishUpToLocked(st *wsState, lsn oplog.LSN) {
 		st.lsn = c.change.LSN
 		st.sinceRecords++
 		st.sinceBytes += int64(len(c.change.Update))
+		w.s.loggedRecords.Add(1)
+		w.s.loggedBytes.Add(int64(len(c.change.Update)))
 		*c = inflight{}
 	}
 	st.queue = st.queue[n:]

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -102,6 +103,17 @@ func (s *Server) handleMetrics(w http.ResponseWriter, req *http.Request) {
 	counter("octobase_http_received_bytes_total", "Bytes of HTTP request bodies read by the API.", m.httpBytesIn.Load())
 	counter("octobase_http_sent_bytes_total", "Bytes of binary updates sent by GET .../update.", m.httpBytesOut.Load())
 	counter("octobase_sse_events_total", "Change events sent on SSE streams.", m.sseEvents.Load())
+	st := s.store.Stats()
+	counter("octobase_oplog_records_total", "Records appended to the workspaces' op-logs and acknowledged, by any path (this server, replication, peers).", st.LoggedRecords)
+	counter("octobase_oplog_bytes_total", "Payload bytes (yjs updates, before compression) of those records.", st.LoggedBytes)
+	gauge("octobase_open_workspaces", "Workspaces open in the store.", int64(st.OpenWorkspaces))
+	if s.opts.Gauges != nil {
+		ctx, cancel := context.WithTimeout(req.Context(), 3*time.Second)
+		for _, g := range s.opts.Gauges(ctx) {
+			fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s gauge\n%s %g\n", g.Name, g.Help, g.Name, g.Name, g.Value)
+		}
+		cancel()
+	}
 	gauge("octobase_document_size_estimate_bytes", "Sum of the document size estimates (docs/http-api.md, Limits) of the workspaces this server wrote to.", docBytes)
 
 	const h = "octobase_apply_duration_seconds"

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"strconv"
 	"strings"
 	"testing"
@@ -48,7 +49,12 @@ func parseMetrics(t *testing.T, body []byte) map[string]float64 {
 }
 
 func TestMetrics(t *testing.T) {
-	e := startServer(t, t.TempDir(), Options{})
+	e := startServer(t, t.TempDir(), Options{Gauges: func(ctx context.Context) []Gauge {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return []Gauge{{Name: "octobase_test_gauge", Help: "A gauge of the embedding program.", Value: 2.5}}
+	}})
 	sc := newSyncClient(t, e.wsURL("m"), 1)
 	sc.edit(insertText("t", 0, "hello"))
 	waitFor(t, "the echo", func() bool { return sc.text("t") == "hello" })
@@ -75,12 +81,15 @@ func TestMetrics(t *testing.T) {
 		"octobase_apply_duration_seconds_count":             3,
 		`octobase_apply_duration_seconds_bucket{le="+Inf"}`: 3,
 		"octobase_websocket_rejected_messages_total":        1,
+		"octobase_oplog_records_total":                      2, // the edit and the block (the empty SyncStep2 logs nothing)
+		"octobase_open_workspaces":                          1,
+		"octobase_test_gauge":                               2.5,
 	} {
 		if got, ok := m[name]; !ok || got != want {
 			t.Errorf("%s = %v (present %v), want %v", name, got, ok, want)
 		}
 	}
-	for _, name := range []string{"octobase_websocket_received_bytes_total", "octobase_websocket_sent_bytes_total", "octobase_broadcasts_total", "octobase_http_received_bytes_total", "octobase_document_size_estimate_bytes"} {
+	for _, name := range []string{"octobase_websocket_received_bytes_total", "octobase_websocket_sent_bytes_total", "octobase_broadcasts_total", "octobase_http_received_bytes_total", "octobase_document_size_estimate_bytes", "octobase_oplog_bytes_total"} {
 		if m[name] <= 0 {
 			t.Errorf("%s = %v, want > 0", name, m[name])
 		}

@@ -94,6 +94,17 @@ type Options struct {
 	// HeartbeatInterval is how often an idle SSE stream gets a comment
 	// line. Zero means DefaultHeartbeatInterval.
 	HeartbeatInterval time.Duration
+	// Gauges, if set, adds the embedding program's gauges to GET /metrics
+	// (octobase serve reports replication with it). It is called once per
+	// scrape with a context that ends after a few seconds; names must be
+	// valid Prometheus metric names.
+	Gauges func(ctx context.Context) []Gauge
+}
+
+// Gauge is one extra value reported by GET /metrics (Options.Gauges).
+type Gauge struct {
+	Name, Help string
+	Value      float64
 }
 
 // Server serves one engine.Store over HTTP and WebSocket. Create it with New;

@@ -145,7 +145,7 @@ func (r *serveRunner) Run(ctx context.Context, env *Env, args []string) error {
 		store.Close()
 		return err
 	}
-	stopReplication, err := startReplication(store, &r.repl, log.With("component", "replication"))
+	stopReplication, replGauges, err := startReplication(store, &r.repl, log.With("component", "replication"))
 	if err != nil {
 		ln.Close()
 		store.Close()
@@ -159,6 +159,7 @@ func (r *serveRunner) Run(ctx context.Context, env *Env, args []string) error {
 		MaxDocumentSize:            r.maxDocSize,
 		MaxConnections:             r.maxConns,
 		MaxConnectionsPerWorkspace: r.maxWSConns,
+		Gauges:                     replGauges,
 	})
 	hs := &http.Server{
 		Handler:           srv,

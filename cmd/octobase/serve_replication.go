@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 
 	"octobase/engine"
 	"octobase/replication/jetstream"
+	"octobase/server"
 )
 
 // replicationFlags are serve's flags for replication through NATS
@@ -36,28 +38,28 @@ func (f *replicationFlags) register(fs *flag.FlagSet) {
 // startReplication starts replication of store per f and returns the
 // function that stops it (to call before closing the store). With
 // --no-replication it starts nothing and stop does nothing.
-func startReplication(store *engine.Store, f *replicationFlags, log *slog.Logger) (stop func(), err error) {
+func startReplication(store *engine.Store, f *replicationFlags, log *slog.Logger) (stop func(), gauges func(context.Context) []server.Gauge, err error) {
 	if f.noReplication {
 		if f.cluster != "" || f.peers != "" || f.natsURL != "" || f.natsPort != 0 {
-			return nil, usagef("--no-replication excludes --cluster, --peers, --nats-url and --nats-port")
+			return nil, nil, usagef("--no-replication excludes --cluster, --peers, --nats-url and --nats-port")
 		}
 		log.Info("replication disabled")
-		return func() {}, nil
+		return func() {}, nil, nil
 	}
 	if f.natsURL != "" && (f.cluster != "" || f.peers != "" || f.natsPort != 0) {
-		return nil, usagef("--nats-url excludes --cluster, --peers and --nats-port")
+		return nil, nil, usagef("--nats-url excludes --cluster, --peers and --nats-port")
 	}
 	if f.peers != "" && f.cluster == "" {
-		return nil, usagef("--peers needs --cluster")
+		return nil, nil, usagef("--peers needs --cluster")
 	}
 	if f.cluster != "" && f.nodeName == "" {
-		return nil, usagef("--cluster needs --node-name (unique in the cluster)")
+		return nil, nil, usagef("--cluster needs --node-name (unique in the cluster)")
 	}
 	if f.natsPort < 0 || f.natsPort > 65535 {
-		return nil, usagef("invalid --nats-port %d", f.natsPort)
+		return nil, nil, usagef("invalid --nats-port %d", f.natsPort)
 	}
 	if f.snapshotEvery < 0 {
-		return nil, usagef("invalid --snapshot-interval %v", f.snapshotEvery)
+		return nil, nil, usagef("invalid --snapshot-interval %v", f.snapshotEvery)
 	}
 	opts := &jetstream.Options{
 		NodeName:    f.nodeName,
@@ -78,14 +80,45 @@ func startReplication(store *engine.Store, f *replicationFlags, log *slog.Logger
 	}
 	node, err := jetstream.Start(store, opts)
 	if err != nil {
-		return nil, fmt.Errorf("replication: %w", err)
+		return nil, nil, fmt.Errorf("replication: %w", err)
 	}
 	if u := node.ClientURL(); u != "" {
 		log.Info("embedded NATS client port", "url", u)
 	}
-	return func() {
+	stop = func() {
 		if err := node.Close(); err != nil {
 			log.Warn("stopping replication", "err", err)
 		}
-	}, nil
+	}
+	return stop, func(ctx context.Context) []server.Gauge { return replicationGauges(ctx, node) }, nil
+}
+
+// replicationGauges reports the node's replication state on /metrics.
+func replicationGauges(ctx context.Context, node *jetstream.Node) []server.Gauge {
+	st, err := node.Status(ctx)
+	if err != nil {
+		return []server.Gauge{{Name: "octobase_replication_connected", Help: "1 if the node's NATS connection is up.", Value: 0}}
+	}
+	connected := 0.0
+	if st.Connected {
+		connected = 1
+	}
+	var backlog float64
+	for _, w := range st.Workspaces {
+		if w.LastLSN > w.Published {
+			backlog += float64(w.LastLSN - w.Published)
+		}
+	}
+	g := []server.Gauge{
+		{Name: "octobase_replication_connected", Help: "1 if the node's NATS connection is up.", Value: connected},
+		{Name: "octobase_replication_publish_backlog_records", Help: "Local op-log records not yet acknowledged by JetStream, over all workspaces.", Value: backlog},
+	}
+	if st.Stream != nil {
+		lag := 0.0
+		if st.Stream.LastSeq > st.Consumed {
+			lag = float64(st.Stream.LastSeq - st.Consumed)
+		}
+		g = append(g, server.Gauge{Name: "octobase_replication_consumer_lag_messages", Help: "Stream messages this node has not applied yet (the stream's last sequence minus the node's position).", Value: lag})
+	}
+	return g
 }

@@ -244,6 +244,30 @@ func TestServeReplicationPair(t *testing.T) {
 	b := startReplServe(t, "b", "--nats-url", fmt.Sprintf("nats://127.0.0.1:%d", port))
 	runTyping(t, []*replServed{a, b}, 10)
 
+	// /metrics reports replication: connected, and (once caught up) no lag.
+	for _, n := range []*replServed{a, b} {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			resp, err := http.Get("http://" + n.addr + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			m := string(body)
+			if strings.Contains(m, "\noctobase_replication_connected 1\n") &&
+				strings.Contains(m, "\noctobase_replication_consumer_lag_messages 0\n") &&
+				strings.Contains(m, "\noctobase_replication_publish_backlog_records 0\n") &&
+				strings.Contains(m, "\noctobase_oplog_records_total 20\n") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: /metrics lacks the replication gauges or they never settled:\n%s", n.name, m)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+
 	// cluster status sees the stream and both nodes once they reported.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
