@@ -17,7 +17,7 @@ import (
 // TestServeReplicationFaults runs three `octobase serve` processes as a
 // cluster on loopback and, while all three take writes over HTTP, kills
 // one with SIGKILL and restarts it, then pauses another with SIGSTOP
-// while the others keep writing. Every acknowledged write must end up on
+// while the others keep writing (one over HTTP, one over y-websocket). Every acknowledged write must end up on
 // every node, with identical encoded states. It builds the binary and
 // takes 15–25 s, so -short skips it.
 func TestServeReplicationFaults(t *testing.T) {
@@ -108,11 +108,10 @@ func TestServeReplicationFaults(t *testing.T) {
 	// resumed and written to as well.
 	procs[1].kill(syscall.SIGSTOP)
 	more := [][][]byte{typingUpdates(t, 600, "p1", 20), nil, typingUpdates(t, 602, "p3", 20)}
-	for _, i := range []int{0, 2} {
-		for _, u := range more[i] {
-			postUntilAcked(t, nodes[i], "w", u)
-		}
+	for _, u := range more[0] {
+		postUntilAcked(t, nodes[0], "w", u)
 	}
+	nodes[2].sendWS(t, "w", more[2]) // n3's share over y-websocket
 	for j := range 20 {
 		want = append(want, fmt.Sprintf("<p1%d>", j), fmt.Sprintf("<p3%d>", j))
 	}
