@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -37,52 +36,18 @@ func TestServeReplicationFlagErrors(t *testing.T) {
 	}
 }
 
-// replServed is an in-process `octobase serve`.
+// replServed is a node running `octobase serve` with replication, in this
+// process or another.
 type replServed struct {
-	name   string
-	addr   string
-	stderr *syncBuffer
-	done   chan error
-	stop   context.CancelFunc
+	name, addr string
 }
 
+// startReplServe runs a node in-process until the test ends.
 func startReplServe(t *testing.T, name string, args ...string) *replServed {
 	t.Helper()
 	r := &serveRunner{getenv: func(string) string { return "" }}
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	r.Flags(fs)
 	args = append([]string{"--data", t.TempDir(), "--addr", "127.0.0.1:0", "--node-name", name}, args...)
-	if err := fs.Parse(args); err != nil {
-		t.Fatal(err)
-	}
-	addrc := make(chan string, 1)
-	r.ready = func(a string) { addrc <- a }
-	n := &replServed{name: name, stderr: &syncBuffer{}, done: make(chan error, 1)}
-	ctx, stop := context.WithCancel(context.Background())
-	n.stop = stop
-	go func() { n.done <- r.Run(ctx, &Env{Stderr: n.stderr, Stdout: io.Discard}, nil) }()
-	select {
-	case n.addr = <-addrc:
-	case err := <-n.done:
-		t.Fatalf("%s: serve ended early: %v\n%s", name, err, n.stderr.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("%s: serve did not start", name)
-	}
-	t.Cleanup(func() {
-		n.stop()
-		select {
-		case err := <-n.done:
-			if err != nil {
-				t.Errorf("%s: serve: %v", name, err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("%s: serve did not stop", name)
-		}
-		if t.Failed() {
-			t.Logf("%s log:\n%s", name, n.stderr.String())
-		}
-	})
-	return n
+	return &replServed{name: name, addr: startBackground(t, name, r, &r.ready, args...).addr}
 }
 
 // post applies a yjs update through the HTTP API.

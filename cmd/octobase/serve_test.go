@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -73,27 +71,8 @@ func TestServeLifecycle(t *testing.T) {
 	dir := t.TempDir()
 	env := map[string]string{envData: dir, envAddr: "127.0.0.1:0"}
 	r := &serveRunner{getenv: func(k string) string { return env[k] }}
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	r.Flags(fs)
-	if err := fs.Parse(nil); err != nil {
-		t.Fatal(err)
-	}
-	addrc := make(chan string, 1)
-	r.ready = func(a string) { addrc <- a }
-	var stderr syncBuffer
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, &Env{Stderr: &stderr, Stdout: io.Discard}, nil) }()
-
-	var addr string
-	select {
-	case addr = <-addrc:
-	case err := <-done:
-		t.Fatalf("serve ended early: %v\n%s", err, stderr.String())
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not start")
-	}
+	srv := startBackground(t, "serve", r, &r.ready)
+	addr, stderr := srv.addr, srv.stderr
 
 	// POST an update, then read it back over WebSocket.
 	doc := crdt.MustNewDoc(crdt.Options{ClientID: 1})
@@ -152,14 +131,8 @@ func TestServeLifecycle(t *testing.T) {
 		}
 		closed <- err
 	}()
-	stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve: %v\n%s", err, stderr.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("serve did not stop")
+	if err := srv.stop(); err != nil {
+		t.Fatalf("serve: %v\n%s", err, stderr.String())
 	}
 	if err := <-closed; websocket.CloseStatus(err) != websocket.StatusGoingAway {
 		t.Errorf("client close = %v, want 1001", err)

@@ -78,26 +78,8 @@ func TestSyncCommandListenConnect(t *testing.T) {
 
 	env := map[string]string{envData: dirA}
 	r := &syncRunner{getenv: func(k string) string { return env[k] }}
-	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
-	r.Flags(fs)
-	if err := fs.Parse([]string{"--listen", "127.0.0.1:0", "--name", "A"}); err != nil {
-		t.Fatal(err)
-	}
-	addrc := make(chan string, 1)
-	r.ready = func(a string) { addrc <- a }
-	var stderr syncBuffer
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, &Env{Stderr: &stderr, Stdout: io.Discard}, nil) }()
-	var addr string
-	select {
-	case addr = <-addrc:
-	case err := <-done:
-		t.Fatalf("sync --listen ended early: %v\n%s", err, stderr.String())
-	case <-time.After(10 * time.Second):
-		t.Fatal("sync --listen did not start")
-	}
+	listener := startBackground(t, "sync --listen", r, &r.ready, "--listen", "127.0.0.1:0", "--name", "A")
+	addr, stderr := listener.addr, listener.stderr
 
 	// B syncs everything; C only alpha.
 	res := mustRun(t, nil, "sync", "--data", dirB, "--connect", addr, "--name", "B")
@@ -109,8 +91,7 @@ func TestSyncCommandListenConnect(t *testing.T) {
 	if !strings.Contains(res.stderr, "1 workspace(s) [alpha]") {
 		t.Errorf("connect C: stderr %q", res.stderr)
 	}
-	stop()
-	if err := <-done; err != nil {
+	if err := listener.stop(); err != nil {
 		t.Fatalf("sync --listen: %v", err)
 	}
 	for _, want := range []string{"sync: listening on 127.0.0.1:", "in sync with B:", "in sync with C:", "session with B (", "sync: stopped"} {

@@ -1,16 +1,12 @@
 package main
 
 import (
-	"context"
-	"flag"
-	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"octobase/server"
 )
@@ -20,37 +16,7 @@ import (
 func startServe(t *testing.T, env map[string]string, args ...string) string {
 	t.Helper()
 	r := &serveRunner{getenv: func(k string) string { return env[k] }}
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	r.Flags(fs)
-	if err := fs.Parse(args); err != nil {
-		t.Fatal(err)
-	}
-	addrc := make(chan string, 1)
-	r.ready = func(a string) { addrc <- a }
-	var stderr syncBuffer
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, &Env{Stderr: &stderr, Stdout: io.Discard}, fs.Args()) }()
-	t.Cleanup(func() {
-		stop()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("serve did not stop")
-		}
-	})
-	select {
-	case addr := <-addrc:
-		return addr
-	case err := <-done:
-		t.Fatalf("serve ended early: %v\n%s", err, stderr.String())
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not start")
-	}
-	return ""
+	return startBackground(t, "serve", r, &r.ready, args...).addr
 }
 
 func getStatus(t *testing.T, url, token string) int {
