@@ -347,15 +347,7 @@ func TestTailModel(t *testing.T) {
 // after the tree changed.
 func TestTailSemantics(t *testing.T) {
 	ctx := context.Background()
-	st, err := engine.Open(t.TempDir(), &engine.Options{IdleTimeout: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ws, err := st.Workspace(ctx, "w")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ws := testWorkspace(t, nil)
 	tx := func(fn func(b *engine.Blocks) error) oplog.LSN {
 		t.Helper()
 		lsn, err := ws.Transact(ctx, "me", func(_ *crdt.Txn, b *engine.Blocks) error { return fn(b) })
@@ -471,15 +463,7 @@ func TestTailErrors(t *testing.T) {
 // TestTailStmt runs TAIL statements (bound, with FROM) through TailStmt.
 func TestTailStmt(t *testing.T) {
 	ctx := context.Background()
-	st, err := engine.Open(t.TempDir(), &engine.Options{IdleTimeout: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ws, err := st.Workspace(ctx, "w")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ws := testWorkspace(t, nil)
 	for i, f := range []string{"affine:page", "affine:paragraph", "affine:page"} {
 		if _, err := ws.Transact(ctx, "o", func(_ *crdt.Txn, b *engine.Blocks) error {
 			_, err := b.Create(engine.NewBlock{ID: engine.BlockID(fmt.Sprint("b", i)), Flavour: f, Creator: "u"})
@@ -547,15 +531,7 @@ func waitHubStreams(t *testing.T, ws *engine.Workspace, n int) {
 // closes with its last stream.
 func TestTailHubShared(t *testing.T) {
 	ctx := context.Background()
-	st, err := engine.Open(t.TempDir(), &engine.Options{IdleTimeout: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ws, err := st.Workspace(ctx, "w")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ws := testWorkspace(t, nil)
 	create := func(id, flavour string) oplog.LSN {
 		t.Helper()
 		lsn, err := ws.Transact(ctx, "me", func(_ *crdt.Txn, b *engine.Blocks) error {
@@ -621,4 +597,23 @@ func TestTailHubShared(t *testing.T) {
 		}
 	}
 	waitHubStreams(t, ws, 0)
+}
+
+// testWorkspace opens workspace "w" of a new store (opts nil: defaults,
+// never closed as idle), closed when the test ends.
+func testWorkspace(t *testing.T, opts *engine.Options) *engine.Workspace {
+	t.Helper()
+	if opts == nil {
+		opts = &engine.Options{IdleTimeout: -1}
+	}
+	st, err := engine.Open(t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ws, err := st.Workspace(context.Background(), "w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ws
 }
