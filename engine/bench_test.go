@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"runtime"
@@ -100,6 +101,16 @@ func BenchmarkReopen(b *testing.B) {
 // client into a workspace of 1000 blocks, on an in-memory filesystem (the
 // engine's overhead, not fsync's).
 func BenchmarkApply(b *testing.B) {
+	benchApply(b, (*Workspace).Apply)
+}
+
+// BenchmarkApplyComplete is BenchmarkApply through ApplyComplete (the
+// server's path: each update is first checked for missing dependencies).
+func BenchmarkApplyComplete(b *testing.B) {
+	benchApply(b, (*Workspace).ApplyComplete)
+}
+
+func benchApply(b *testing.B, apply func(w *Workspace, ctx context.Context, update []byte, origin string) (oplog.LSN, error)) {
 	opts := testOptions(vfs.NewMem())
 	opts.Durability = oplog.SyncNone
 	s := openStore(b, opts)
@@ -138,7 +149,7 @@ func BenchmarkApply(b *testing.B) {
 			i = 0
 			b.StartTimer()
 		}
-		if _, err := w.Apply(bg, ups[i], "peer"); err != nil {
+		if _, err := apply(w, bg, ups[i], "peer"); err != nil {
 			b.Fatal(err)
 		}
 		i++

@@ -263,7 +263,7 @@ func (w *Workspace) applyLocked(update []byte, origin string, complete bool) (*w
 		return nil, oplog.Pending{}, err
 	}
 	if complete {
-		id, missing, err := crdt.MissingDependency(update, st.doc.StateVector())
+		id, missing, err := st.doc.MissingDependency(update)
 		if err != nil {
 			return nil, oplog.Pending{}, err
 		}

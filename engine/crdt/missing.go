@@ -16,6 +16,18 @@ import "fmt"
 // over-approximates what yjs integrates only for dependency cycles across
 // clients, which no yjs client produces.
 func MissingDependency(update []byte, sv StateVector) (id ID, missing bool, err error) {
+	return missingDependency(update, func(c uint64) uint32 { return sv[c] })
+}
+
+// MissingDependency is crdt.MissingDependency against the document's own
+// state, without building its state vector (servers call it per update).
+func (d *Doc) MissingDependency(update []byte) (id ID, missing bool, err error) {
+	return missingDependency(update, d.store.getState)
+}
+
+// missingDependency is MissingDependency with the state as a function:
+// state(c) is the clock client c's structs reach.
+func missingDependency(update []byte, state func(client uint64) uint32) (id ID, missing bool, err error) {
 	d, structs, err := decodeForFormat(update, false)
 	if err != nil {
 		return ID{}, false, err
@@ -24,26 +36,31 @@ func MissingDependency(update []byte, sv StateVector) (id ID, missing bool, err 
 	if err != nil {
 		return ID{}, false, err
 	}
-	// The clock each client's run reaches: sv, extended by the update's
-	// structs while they follow on without a gap (skips are gaps).
-	ext := make(map[uint64]uint32, len(sv))
-	for c, clock := range sv {
-		ext[c] = clock
+	// The clock each client's run reaches: the state, extended by the
+	// update's structs while they follow on without a gap (skips are gaps).
+	ext := map[uint64]uint32{}
+	reach := func(c uint64) uint32 {
+		v, ok := ext[c]
+		if !ok {
+			v = state(c)
+			ext[c] = v
+		}
+		return v
 	}
 	for _, st := range structs {
-		end := st.ID.Clock + st.Length
-		if st.isSkip() || st.ID.Clock > ext[st.ID.Client] || end <= ext[st.ID.Client] {
+		end, at := st.ID.Clock+st.Length, reach(st.ID.Client)
+		if st.isSkip() || st.ID.Clock > at || end <= at {
 			continue
 		}
 		ext[st.ID.Client] = end
 	}
-	has := func(id ID) bool { return id.Clock < ext[id.Client] }
+	has := func(id ID) bool { return id.Clock < reach(id.Client) }
 	for _, st := range structs {
-		if st.isSkip() || st.ID.Clock+st.Length <= sv[st.ID.Client] {
+		if st.isSkip() || st.ID.Clock+st.Length <= state(st.ID.Client) {
 			continue // a gap marker, or already in the document
 		}
-		if st.ID.Clock > ext[st.ID.Client] {
-			return ID{st.ID.Client, ext[st.ID.Client]}, true, nil
+		if at := reach(st.ID.Client); st.ID.Clock > at {
+			return ID{st.ID.Client, at}, true, nil
 		}
 		if st.isGC() {
 			continue
@@ -60,8 +77,8 @@ func MissingDependency(update []byte, sv StateVector) (id ID, missing bool, err 
 	}
 	for c, ranges := range ds {
 		for _, r := range ranges {
-			if uint64(r.Clock)+uint64(r.Len) > uint64(ext[c]) {
-				return ID{c, max(r.Clock, ext[c])}, true, nil
+			if at := reach(c); uint64(r.Clock)+uint64(r.Len) > uint64(at) {
+				return ID{c, max(r.Clock, at)}, true, nil
 			}
 		}
 	}

@@ -67,6 +67,9 @@ func TestMissingDependency(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if id2, missing2, err := base.MissingDependency(u); err != nil || id2 != id || missing2 != isMissing {
+			t.Fatalf("Doc.MissingDependency = %v, %v, %v; with the state vector %v, %v", id2, missing2, err, id, isMissing)
+		}
 		probe := MustNewDoc(Options{ClientID: 98})
 		if err := probe.ApplyUpdate(base.EncodeStateAsUpdate(nil), nil); err != nil {
 			t.Fatal(err)
