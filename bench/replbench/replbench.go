@@ -10,8 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,6 +20,7 @@ import (
 
 	"octobase/engine"
 	"octobase/engine/crdt"
+	"octobase/internal/freeport"
 	"octobase/oplog"
 	"octobase/replication/jetstream"
 )
@@ -182,7 +181,7 @@ type node struct {
 type cluster struct{ nodes []*node }
 
 func startCluster(ctx context.Context, dir string, d oplog.Durability) (*cluster, error) {
-	ports, err := freePorts(3)
+	ports, err := freeport.Loopback(3)
 	if err != nil {
 		return nil, err
 	}
@@ -406,28 +405,4 @@ func mapUpdates(client uint64, n, size int) [][]byte {
 		})
 	}
 	return out
-}
-
-// freePorts returns n distinct loopback ports that are free now, outside
-// the Linux ephemeral range (route ports must be known up front).
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	seen := map[int]bool{}
-	for tries := 0; len(ports) < n; tries++ {
-		if tries > 1000 {
-			return nil, errors.New("replbench: no free ports")
-		}
-		p := 20000 + rand.IntN(10000)
-		if seen[p] {
-			continue
-		}
-		seen[p] = true
-		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
-		if err != nil {
-			continue
-		}
-		ln.Close()
-		ports = append(ports, p)
-	}
-	return ports, nil
 }

@@ -29,10 +29,7 @@ func TestServeReplicationFaults(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	var ports []int
-	for range 6 {
-		ports = append(ports, freeReplPort(t, ports...))
-	}
+	ports := freeReplPorts(t, 6)
 	var peers []string
 	for i := range 3 {
 		peers = append(peers, fmt.Sprintf("nats://127.0.0.1:%d", ports[3+i]))

@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 
 	"octobase/engine/crdt"
+	"octobase/internal/freeport"
 	"octobase/replication/ysync"
 )
 
@@ -137,21 +136,13 @@ func waitSameState(t *testing.T, ws string, want []string, nodes ...*replServed)
 
 // freePort returns a loopback port outside the ephemeral range that is
 // free now.
-func freeReplPort(t *testing.T, avoid ...int) int {
+func freeReplPorts(t *testing.T, n int) []int {
 	t.Helper()
-	for range 1000 {
-		p := 20000 + rand.IntN(10000)
-		if strings.Contains(fmt.Sprint(avoid), strconv.Itoa(p)) {
-			continue
-		}
-		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
-		if err == nil {
-			ln.Close()
-			return p
-		}
+	ports, err := freeport.Loopback(n)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port")
-	return 0
+	return ports
 }
 
 // runTyping writes every node's updates concurrently, the first half
@@ -204,7 +195,7 @@ func (n *replServed) sendWS(t *testing.T, ws string, ups [][]byte) {
 // port open, another connected to it with --nats-url; updates posted to
 // both end up in the same state on both.
 func TestServeReplicationPair(t *testing.T) {
-	port := freeReplPort(t)
+	port := freeReplPorts(t, 1)[0]
 	a := startReplServe(t, "a", "--nats-port", strconv.Itoa(port))
 	b := startReplServe(t, "b", "--nats-url", fmt.Sprintf("nats://127.0.0.1:%d", port))
 	runTyping(t, []*replServed{a, b}, 10)
@@ -256,10 +247,7 @@ func TestServeReplicationCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("forms a 3-node JetStream cluster (seconds)")
 	}
-	var ports []int
-	for range 3 {
-		ports = append(ports, freeReplPort(t, ports...))
-	}
+	ports := freeReplPorts(t, 3)
 	var peers []string
 	for _, p := range ports {
 		peers = append(peers, fmt.Sprintf("nats://127.0.0.1:%d", p))

@@ -5,17 +5,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"octobase/engine"
 	"octobase/engine/crdt"
+	"octobase/internal/freeport"
 	"octobase/oplog"
 )
 
@@ -45,23 +43,9 @@ func (w tWriter) Write(p []byte) (int, error) {
 // connections between the check and the use).
 func freePorts(t testing.TB, n int) []int {
 	t.Helper()
-	var ports []int
-	seen := map[int]bool{}
-	for tries := 0; len(ports) < n; tries++ {
-		if tries > 1000 {
-			t.Fatal("no free ports")
-		}
-		p := 20000 + rand.IntN(10000)
-		if seen[p] {
-			continue
-		}
-		seen[p] = true
-		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
-		if err != nil {
-			continue
-		}
-		ln.Close()
-		ports = append(ports, p)
+	ports, err := freeport.Loopback(n)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return ports
 }
