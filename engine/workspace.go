@@ -514,9 +514,10 @@ func (w *Workspace) publishUpToLocked(st *wsState, lsn oplog.LSN) {
 		w.s.loggedBytes.Add(int64(len(c.change.Update)))
 		*c = inflight{}
 	}
-	st.queue = st.queue[n:]
-	if len(st.queue) == 0 {
-		st.queue = st.queue[:0:0]
+	if n == len(st.queue) {
+		st.queue = st.queue[:0] // the usual case: keep the array for the next records
+	} else {
+		st.queue = st.queue[n:]
 	}
 	w.maybeSnapshotLocked(st)
 }
