@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"octobase/index"
@@ -40,13 +39,6 @@ import (
 // which the index cannot hold) has no index: ReadView.Index returns nil
 // and queries scan.
 
-// timeIndex makes applyIndex add its duration to indexNanos (set only by
-// benchmarks, before they apply anything).
-var (
-	timeIndex  bool
-	indexNanos atomic.Int64
-)
-
 // indexKey names a block whose index entry must be recomputed.
 type indexKey struct {
 	space string
@@ -65,8 +57,8 @@ func (v *views) applyIndex(keys []indexKey) {
 	if v.skipIndex {
 		return
 	}
-	if timeIndex {
-		defer func(start time.Time) { indexNanos.Add(int64(time.Since(start))) }(time.Now())
+	if v.ixNanos != nil {
+		defer v.countIndex(time.Now())
 	}
 	slices.SortFunc(keys, func(a, b indexKey) int {
 		if c := strings.Compare(a.space, b.space); c != 0 {
@@ -87,7 +79,7 @@ func (v *views) applyIndex(keys []indexKey) {
 		}
 		sv.pending = append(sv.pending, v.indexChange(sv, k.id))
 		if len(sv.pending) >= indexFlushAt {
-			v.flushIndex(sv)
+			v.flushIndexLocked(sv)
 		}
 	}
 }
@@ -101,9 +93,21 @@ func (v *views) applyIndex(keys []indexKey) {
 // rows.
 // It returns the index's snapshot, nil if the space has no index.
 func (v *views) flushIndex(sv *spaceView) *index.Snapshot {
-	if timeIndex {
-		defer func(start time.Time) { indexNanos.Add(int64(time.Since(start))) }(time.Now())
+	if v.ixNanos != nil {
+		defer v.countIndex(time.Now())
 	}
+	return v.flushIndexLocked(sv)
+}
+
+// countIndex adds the time since start to the store's index time
+// (StoreStats.IndexTime).
+func (v *views) countIndex(start time.Time) {
+	v.ixNanos.Add(int64(time.Since(start)))
+}
+
+// flushIndexLocked is flushIndex without counting its time (applyIndex
+// counts its own, flushes included).
+func (v *views) flushIndexLocked(sv *spaceView) *index.Snapshot {
 	sv.ixMu.Lock()
 	defer sv.ixMu.Unlock()
 	if sv.ix == nil || sv.ixErr != nil {

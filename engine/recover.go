@@ -88,6 +88,7 @@ func (w *Workspace) recover(st *wsState) error {
 		}
 	}
 	st.views = buildViewsWith(st.tr, base, loaded)
+	st.views.ixNanos = &w.s.indexNanos
 	st.tr.on = true
 	st.lsn = base
 

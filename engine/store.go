@@ -40,6 +40,7 @@ type Store struct {
 	closeErr  error
 
 	loggedRecords, loggedBytes atomic.Int64 // acknowledged records since Open (Stats)
+	indexNanos                 atomic.Int64 // index upkeep of the live views (Stats)
 }
 
 // StoreStats are counters of a Store since Open.
@@ -50,11 +51,18 @@ type StoreStats struct {
 	LoggedRecords, LoggedBytes int64
 	// OpenWorkspaces is how many workspaces are open now.
 	OpenWorkspaces int
+	// IndexTime is the time spent keeping the workspaces' indexes in step
+	// with their blocks since Open (engine/index.go): queuing each changed
+	// block's entry, and applying the queued batches, whether a writer or
+	// a reader (ReadView.Index) applies them. Recovery's rebuilds are not
+	// counted.
+	IndexTime time.Duration
 }
 
 // Stats returns the store's counters.
 func (s *Store) Stats() StoreStats {
-	st := StoreStats{LoggedRecords: s.loggedRecords.Load(), LoggedBytes: s.loggedBytes.Load()}
+	st := StoreStats{LoggedRecords: s.loggedRecords.Load(), LoggedBytes: s.loggedBytes.Load(),
+		IndexTime: time.Duration(s.indexNanos.Load())}
 	s.mu.Lock()
 	for _, w := range s.mu.ws {
 		if w.live.Load() != nil {

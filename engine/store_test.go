@@ -180,7 +180,16 @@ func TestStoreStats(t *testing.T) {
 	for _, r := range logRecords(t, w) {
 		bytes += int64(len(r.Data))
 	}
-	if st := s.Stats(); st.LoggedRecords != 2 || st.LoggedBytes != bytes || st.OpenWorkspaces != 1 {
+	st := s.Stats()
+	if st.LoggedRecords != 2 || st.LoggedBytes != bytes || st.OpenWorkspaces != 1 {
 		t.Fatalf("after two records of %d bytes: %+v", bytes, st)
+	}
+	if st.IndexTime <= 0 {
+		t.Fatalf("two indexed changes, index time %v", st.IndexTime)
+	}
+	// A reader flushing the queue counts too.
+	w.View(bg, func(v *ReadView) error { v.Index(); return nil })
+	if after := s.Stats().IndexTime; after <= st.IndexTime {
+		t.Fatalf("index read after two changes: index time %v, before %v", after, st.IndexTime)
 	}
 }

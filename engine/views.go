@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"octobase/engine/crdt"
 	"octobase/index"
@@ -27,6 +28,9 @@ type views struct {
 
 	skipIndex bool // apply leaves the indexes alone (while building; always if noIndex)
 	noIndex   bool // a Replica's views keep no index: ReadView.Index returns nil
+	// ixNanos, when set (the live views of a store's workspace), counts
+	// the time spent in index upkeep: StoreStats.IndexTime.
+	ixNanos *atomic.Int64
 }
 
 type spaceView struct {

@@ -32,7 +32,7 @@ func TestSmall(t *testing.T) {
 	if rep.MaxDepth != 7 || rep.Links == 0 {
 		t.Errorf("workspace shape: depth %d, %d links", rep.MaxDepth, rep.Links)
 	}
-	if rep.ApplyUS <= 0 || rep.IndexUS <= 0 || rep.IndexOneUS <= 0 || rep.IndexBytes == 0 || rep.FileBytes == 0 {
+	if rep.ApplyUS <= 0 || rep.IndexUS <= 0 || rep.IndexOneUS <= 0 || rep.ApplyOneUS <= 0 || rep.IndexBytes == 0 || rep.FileBytes == 0 {
 		t.Errorf("unmeasured costs: %+v", rep)
 	}
 	for _, want := range []string{"type+creator", "backlinks", "children", "index maintenance per update", "per million blocks"} {
