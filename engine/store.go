@@ -49,8 +49,11 @@ type StoreStats struct {
 	// workspaces' op-logs and acknowledged, and their payload bytes (the
 	// yjs updates, before compression and framing).
 	LoggedRecords, LoggedBytes int64
-	// OpenWorkspaces is how many workspaces are open now.
+	// OpenWorkspaces is how many workspaces are open now, and
+	// OpenLogBytes the size of their op-logs' segment files
+	// (oplog.Stats.SegmentBytes; snapshots and closed workspaces aside).
 	OpenWorkspaces int
+	OpenLogBytes   int64
 	// IndexTime is the time spent keeping the workspaces' indexes in step
 	// with their blocks since Open (engine/index.go): queuing each changed
 	// block's entry, and applying the queued batches, whether a writer or
@@ -65,8 +68,9 @@ func (s *Store) Stats() StoreStats {
 		IndexTime: time.Duration(s.indexNanos.Load())}
 	s.mu.Lock()
 	for _, w := range s.mu.ws {
-		if w.live.Load() != nil {
+		if live := w.live.Load(); live != nil {
 			st.OpenWorkspaces++
+			st.OpenLogBytes += live.log.Stats().SegmentBytes
 		}
 	}
 	s.mu.Unlock()

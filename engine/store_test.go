@@ -184,6 +184,9 @@ func TestStoreStats(t *testing.T) {
 	if st.LoggedRecords != 2 || st.LoggedBytes != bytes || st.OpenWorkspaces != 1 {
 		t.Fatalf("after two records of %d bytes: %+v", bytes, st)
 	}
+	if seg := w.live.Load().log.Stats().SegmentBytes; st.OpenLogBytes != seg || seg <= 0 {
+		t.Fatalf("open log bytes %d, the workspace's log %d", st.OpenLogBytes, seg)
+	}
 	if st.IndexTime <= 0 {
 		t.Fatalf("two indexed changes, index time %v", st.IndexTime)
 	}

@@ -192,22 +192,31 @@ type Stats struct {
 	Bytes      int64 // bytes written to segments (headers included)
 	RawBytes   int64 // uncompressed frame payload bytes
 	Segments   int   // segment files
+	// SegmentBytes is the size of the segment files now (their valid
+	// content, as of the last acknowledged append): what the log takes on
+	// disk, snapshots aside.
+	SegmentBytes int64
 }
 
 // Stats returns counters since Open.
 func (l *Log) Stats() Stats {
 	l.mu.Lock()
 	nseg := len(l.mu.segments)
+	var segBytes int64
+	for _, s := range l.mu.segments {
+		segBytes += s.size
+	}
 	l.mu.Unlock()
 	return Stats{
-		LastLSN:    l.LastLSN(),
-		DurableLSN: LSN(l.durable.Load()),
-		Records:    l.stats.records.Load(),
-		Frames:     l.stats.frames.Load(),
-		Syncs:      l.stats.syncs.Load(),
-		Bytes:      l.stats.bytes.Load(),
-		RawBytes:   l.stats.rawBytes.Load(),
-		Segments:   nseg,
+		SegmentBytes: segBytes,
+		LastLSN:      l.LastLSN(),
+		DurableLSN:   LSN(l.durable.Load()),
+		Records:      l.stats.records.Load(),
+		Frames:       l.stats.frames.Load(),
+		Syncs:        l.stats.syncs.Load(),
+		Bytes:        l.stats.bytes.Load(),
+		RawBytes:     l.stats.rawBytes.Load(),
+		Segments:     nseg,
 	}
 }
 

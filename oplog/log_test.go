@@ -73,11 +73,13 @@ func TestRotation(t *testing.T) {
 	// Every segment is named by its first LSN and holds no more than one
 	// frame beyond SegmentSize.
 	segs := l.segmentsSnapshot()
+	var onDisk int64
 	for i, s := range segs {
 		if i > 0 && s.first != segs[i-1].last+1 {
 			t.Fatalf("segment %s does not follow %s", s.name(), segs[i-1].name())
 		}
 		b := readFile(t, fs, testDir+"/"+s.name())
+		onDisk += int64(len(b))
 		if first, err := parseSegmentHeader(s.name(), b); err != nil || first != s.first {
 			t.Fatalf("%s: %d %v", s.name(), first, err)
 		}
@@ -85,10 +87,16 @@ func TestRotation(t *testing.T) {
 			t.Fatalf("%s is %d bytes", s.name(), len(b))
 		}
 	}
+	if st.SegmentBytes != onDisk {
+		t.Fatalf("Stats.SegmentBytes %d, the segment files hold %d", st.SegmentBytes, onDisk)
+	}
 	checkRecords(t, readAll(t, l, 0), recs)
 	checkRecords(t, readAll(t, l, 1500), recs[1499:])
 	l.Close()
 	l = mustOpen(t, fs, opts)
+	if got := l.Stats().SegmentBytes; got != onDisk {
+		t.Fatalf("reopened: Stats.SegmentBytes %d, the segment files hold %d", got, onDisk)
+	}
 	defer l.Close()
 	checkRecords(t, readAll(t, l, 0), recs)
 	rep, err := Verify(fs, testDir)

@@ -89,7 +89,7 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("%s = %v (present %v), want %v", name, got, ok, want)
 		}
 	}
-	for _, name := range []string{"octobase_websocket_received_bytes_total", "octobase_websocket_sent_bytes_total", "octobase_broadcasts_total", "octobase_http_received_bytes_total", "octobase_document_size_estimate_bytes", "octobase_oplog_bytes_total"} {
+	for _, name := range []string{"octobase_websocket_received_bytes_total", "octobase_websocket_sent_bytes_total", "octobase_broadcasts_total", "octobase_http_received_bytes_total", "octobase_document_size_estimate_bytes", "octobase_oplog_bytes_total", "octobase_oplog_open_segment_bytes", "octobase_index_seconds_total"} {
 		if m[name] <= 0 {
 			t.Errorf("%s = %v, want > 0", name, m[name])
 		}
