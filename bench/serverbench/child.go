@@ -217,6 +217,17 @@ func startChild(ctx context.Context, args []string, cfg childConfig, stderr io.W
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), childEnv+"="+string(b))
 	cmd.Stderr = stderr
+	c, err := startProcess(ctx, cmd, "the server process")
+	if err != nil {
+		return nil, fmt.Errorf("%w (does its main call serverbench.ServeChild?)", err)
+	}
+	return c, nil
+}
+
+// startProcess starts cmd, a server speaking the child protocol (stdin
+// commands, stdout answers; ServeChild's doc), and waits for its
+// "listening <addr>" line. what names it in errors.
+func startProcess(ctx context.Context, cmd *exec.Cmd, what string) (*child, error) {
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -226,7 +237,7 @@ func startChild(ctx context.Context, args []string, cfg childConfig, stderr io.W
 		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("serverbench: starting the server process: %w", err)
+		return nil, fmt.Errorf("serverbench: starting %s: %w", what, err)
 	}
 	c := &child{cmd: cmd, in: in, lines: make(chan string, 1)}
 	go func() {
@@ -239,12 +250,12 @@ func startChild(ctx context.Context, args []string, cfg childConfig, stderr io.W
 	line, err := c.readLine(ctx, 30*time.Second)
 	if err != nil {
 		c.stop()
-		return nil, fmt.Errorf("serverbench: server process did not start (does its main call serverbench.ServeChild?): %w", err)
+		return nil, fmt.Errorf("serverbench: %s did not start: %w", what, err)
 	}
 	addr, ok := strings.CutPrefix(line, "listening ")
 	if !ok {
 		c.stop()
-		return nil, fmt.Errorf("serverbench: server process said %q, not \"listening <addr>\"", line)
+		return nil, fmt.Errorf("serverbench: %s said %q, not \"listening <addr>\"", what, line)
 	}
 	c.addr = addr
 	return c, nil

@@ -1,7 +1,8 @@
 // Package serverbench measures the sync server (package server) under many
 // WebSocket clients on loopback (`octobase bench server`): updates/s, p50 and
 // p99 propagation latency, server CPU per update per subscriber, and memory
-// per connection, next to the published y/hub anchor.
+// per connection, next to the published y/hub anchor and, measured in the
+// same run, the y-websocket reference server.
 //
 // # How it runs
 //
@@ -30,6 +31,13 @@
 //     update, so with small rooms it is more than the fan-out alone.
 //  4. Every client checks that it received every edit of its workspace once
 //     and in order; a missing edit fails the cell.
+//
+// With Options.Reference, every cell then runs again, with fresh clients,
+// against the y-websocket server (@y/websocket-server's connection handler
+// under Node.js, documents in memory: reference.go and refserver.cjs),
+// which answers the same child protocol; its row follows ours, and ours
+// gets the ratios ×ref. Its CPU is process.cpuUsage() (all threads, as
+// getrusage) and its memory the process's RSS.
 //
 // Scenarios: "one" puts all clients in one workspace, Options.Writers of
 // them writing; "many" spreads them over Options.Workspaces workspaces
@@ -108,12 +116,23 @@ type Options struct {
 	// ChildArgs are the arguments with which os.Executable() is started as
 	// the server; that program must call ServeChild before anything else.
 	ChildArgs []string
+	// Reference, RefYWebsocket, runs every cell a second time against the
+	// y-websocket server under Node.js (reference.go) and prints its row
+	// under ours, with the ratio of ours to it (×ref); RefAuto does so if
+	// Node.js and @y/websocket-server are found and says why not
+	// otherwise; "" or RefNone runs no reference.
+	Reference string
+	// NodeModules is the node_modules directory that holds
+	// @y/websocket-server; "" means the nearest one at or above the working
+	// directory or the executable.
+	NodeModules string
 	// Progress receives progress lines; nil discards them.
 	Progress io.Writer
 }
 
 // Result is one measured cell.
 type Result struct {
+	Server     string `json:"server"` // ServerOctoBase or ServerYWebsocket
 	Scenario   string `json:"scenario"`
 	Clients    int    `json:"clients"`
 	Workspaces int    `json:"workspaces"`
@@ -134,6 +153,11 @@ type Result struct {
 	GoroutinesPerConn float64       `json:"goroutines_per_conn"`
 	IdleRSS           int64         `json:"idle_rss"`       // the server's RSS with every client connected
 	WriteFloor        time.Duration `json:"write_floor_ns"` // WriteFloor(clients, …) measured before the cell
+
+	// CPUVsRef and RSSVsRef are ours ÷ the reference's CPU per delivery
+	// and RSS per connection in the same cell (0: no reference ran).
+	CPUVsRef float64 `json:"cpu_vs_reference,omitempty"`
+	RSSVsRef float64 `json:"rss_vs_reference,omitempty"`
 
 	Missing    int64  `json:"missing,omitempty"`
 	Duplicates int64  `json:"duplicates,omitempty"`
@@ -176,42 +200,91 @@ func Run(ctx context.Context, opts Options, w io.Writer) ([]Result, error) {
 		opts.Dir = d
 	}
 
-	fmt.Fprintf(w, "%-5s %7s %6s %7s %10s %8s %8s %14s %8s %8s %11s %8s %10s\n",
-		"ws", "clients", "spaces", "writers", "updates/s", "p50 ms", "p99 ms", "µs CPU/upd/sub", "×anchor", "×floor", "KB RSS/conn", "×anchor", "Go KB/conn")
+	var ref *reference
+	switch opts.Reference {
+	case "", RefNone:
+	case RefYWebsocket, RefAuto:
+		var err error
+		if ref, err = findReference(opts.NodeModules); err != nil {
+			if opts.Reference == RefYWebsocket {
+				return nil, fmt.Errorf("serverbench: the y-websocket reference: %w", err)
+			}
+			fmt.Fprintf(w, "reference: not run: %v\n", err)
+		}
+	default:
+		return nil, fmt.Errorf("serverbench: unknown reference %q (%s, %s, %s)", opts.Reference, RefYWebsocket, RefAuto, RefNone)
+	}
+	if ref != nil {
+		fmt.Fprintf(w, "reference: %s (in memory, no persistence), the same clients, after each of our cells\n", ref)
+	}
+
+	fmt.Fprintf(w, "%-11s %-5s %7s %6s %7s %10s %8s %8s %14s %8s %8s %7s %11s %8s %7s %10s\n",
+		"server", "ws", "clients", "spaces", "writers", "updates/s", "p50 ms", "p99 ms", "µs CPU/upd/sub", "×anchor", "×floor", "×ref",
+		"KB RSS/conn", "×anchor", "×ref", "Go KB/conn")
 	var out []Result
 	for _, sc := range opts.Scenarios {
 		for _, n := range opts.Clients {
 			if err := ctx.Err(); err != nil {
 				return out, err
 			}
-			r, err := runCell(ctx, opts, sc, n)
+			r, err := runCell(ctx, opts, sc, n, nil)
 			if err != nil {
 				return out, fmt.Errorf("serverbench: %s, %d clients: %w", sc, n, err)
 			}
-			out = append(out, r)
+			if ref == nil || r.Skipped != "" {
+				out = append(out, r)
+				printRow(w, r)
+				continue
+			}
+			rr, err := runCell(ctx, opts, sc, n, ref)
+			if err != nil {
+				return out, fmt.Errorf("serverbench: the reference, %s, %d clients: %w", sc, n, err)
+			}
+			rr.WriteFloor = r.WriteFloor
+			if rr.CPUPerDelivery > 0 {
+				r.CPUVsRef = float64(r.CPUPerDelivery) / float64(rr.CPUPerDelivery)
+			}
+			if rr.RSSPerConn > 0 {
+				r.RSSVsRef = r.RSSPerConn / rr.RSSPerConn
+			}
+			out = append(out, r, rr)
 			printRow(w, r)
+			printRow(w, rr)
 		}
 	}
 	fmt.Fprintf(w, "anchor (y/hub, published, a laptop): %.0f µs CPU per update per observer; 300 MB for 1,500 idle connections = %.0f KB each. Target: ×anchor ≤ %.1f.\n",
 		float64(AnchorCPUPerDelivery)/1e3, AnchorBytesPerConn/1e3, Target)
+	if ref != nil {
+		fmt.Fprintf(w, "×ref: ours ÷ the reference's figure in the same cell (the reference keeps documents in memory only; ours logs every update with the -durability given).\n")
+	}
 	fmt.Fprintf(w, "floor: the CPU of one write(2) of a %d-byte message to a loopback TCP socket on this machine, spread over as many connections (the server makes one per delivery, or one per batch of queued updates it merges).\n", floorMsgSize)
 	return out, nil
 }
 
 func printRow(w io.Writer, r Result) {
 	if r.Skipped != "" {
-		fmt.Fprintf(w, "%-5s %7d skipped: %s\n", r.Scenario, r.Clients, r.Skipped)
+		fmt.Fprintf(w, "%-11s %-5s %7d skipped: %s\n", r.Server, r.Scenario, r.Clients, r.Skipped)
 		return
+	}
+	ratio := func(x float64) string {
+		if x <= 0 {
+			return "—"
+		}
+		return fmt.Sprintf("%.2f×", x)
 	}
 	vsFloor := "n/a"
 	if r.WriteFloor > 0 {
-		vsFloor = fmt.Sprintf("%.2f×", float64(r.CPUPerDelivery)/float64(r.WriteFloor))
+		vsFloor = ratio(float64(r.CPUPerDelivery) / float64(r.WriteFloor))
 	}
-	fmt.Fprintf(w, "%-5s %7d %6d %7d %10.0f %8.2f %8.2f %14.2f %7.2f× %8s %11.1f %7.2f× %10.1f\n",
-		r.Scenario, r.Clients, r.Workspaces, r.Writers, r.UpdatesPerSec,
+	goMem := fmt.Sprintf("%.1f", r.GoMemPerConn/1e3)
+	if r.Server != ServerOctoBase {
+		goMem = "—" // the reference's V8 heap is not Go memory
+	}
+	fmt.Fprintf(w, "%-11s %-5s %7d %6d %7d %10.0f %8.2f %8.2f %14.2f %7.2f× %8s %7s %11.1f %7.2f× %7s %10s\n",
+		r.Server, r.Scenario, r.Clients, r.Workspaces, r.Writers, r.UpdatesPerSec,
 		float64(r.P50)/1e6, float64(r.P99)/1e6,
-		float64(r.CPUPerDelivery)/1e3, float64(r.CPUPerDelivery)/float64(AnchorCPUPerDelivery), vsFloor,
-		r.RSSPerConn/1e3, r.RSSPerConn/AnchorBytesPerConn, r.GoMemPerConn/1e3)
+		float64(r.CPUPerDelivery)/1e3, float64(r.CPUPerDelivery)/float64(AnchorCPUPerDelivery), vsFloor, ratio(r.CPUVsRef),
+		r.RSSPerConn/1e3, r.RSSPerConn/AnchorBytesPerConn, ratio(r.RSSVsRef), goMem)
 }
 
 // run is the state of one cell shared by its clients.
@@ -258,9 +331,13 @@ func layout(r *run, opts Options, scenario string, n int) ([]*room, error) {
 	return rooms, nil
 }
 
-// runCell measures one scenario with n clients against a fresh server.
-func runCell(ctx context.Context, opts Options, scenario string, n int) (Result, error) {
-	res := Result{Scenario: scenario, Clients: n}
+// runCell measures one scenario with n clients against a fresh server: ours
+// in a child process, or the reference if ref is not nil.
+func runCell(ctx context.Context, opts Options, scenario string, n int, ref *reference) (Result, error) {
+	res := Result{Server: ServerOctoBase, Scenario: scenario, Clients: n}
+	if ref != nil {
+		res.Server = ServerYWebsocket
+	}
 	r := &run{epoch: time.Now()}
 	rooms, err := layout(r, opts, scenario, n)
 	if err != nil {
@@ -279,14 +356,16 @@ func runCell(ctx context.Context, opts Options, scenario string, n int) (Result,
 		return res, nil
 	}
 	prog := func(format string, args ...any) {
-		fmt.Fprintf(opts.Progress, "bench server: %s, %d clients: %s\n", scenario, n, fmt.Sprintf(format, args...))
+		fmt.Fprintf(opts.Progress, "bench server: %s, %s, %d clients: %s\n", res.Server, scenario, n, fmt.Sprintf(format, args...))
 	}
 
-	if floor, err := WriteFloor(n, max(50_000, 10*n), floorMsgSize); err == nil {
-		res.WriteFloor = floor
-		prog("floor: %.2f µs per write(2)", float64(floor)/1e3)
-	} else {
-		prog("floor not measured: %v", err)
+	if ref == nil {
+		if floor, err := WriteFloor(n, max(50_000, 10*n), floorMsgSize); err == nil {
+			res.WriteFloor = floor
+			prog("floor: %.2f µs per write(2)", float64(floor)/1e3)
+		} else {
+			prog("floor not measured: %v", err)
+		}
 	}
 
 	dir, err := os.MkdirTemp(opts.Dir, "store-")
@@ -294,7 +373,12 @@ func runCell(ctx context.Context, opts Options, scenario string, n int) (Result,
 		return res, err
 	}
 	defer os.RemoveAll(dir)
-	ch, err := startChild(ctx, opts.ChildArgs, childConfig{Dir: dir, Durability: uint8(opts.Durability), MinFiles: needChild}, os.Stderr)
+	var ch *child
+	if ref == nil {
+		ch, err = startChild(ctx, opts.ChildArgs, childConfig{Dir: dir, Durability: uint8(opts.Durability), MinFiles: needChild}, os.Stderr)
+	} else {
+		ch, err = ref.start(ctx, dir, os.Stderr)
+	}
 	if err != nil {
 		return res, err
 	}
@@ -338,7 +422,8 @@ func runCell(ctx context.Context, opts Options, scenario string, n int) (Result,
 		float64(idle.RSS)/1e6, res.RSSPerConn/1e3, res.GoroutinesPerConn)
 
 	// Edit.
-	if opts.ProfileDir != "" {
+	profile := opts.ProfileDir != "" && ref == nil
+	if profile {
 		if err := ch.okCommand(ctx, "heap "+filepath.Join(opts.ProfileDir, fmt.Sprintf("server-%s-%d.heap.pprof", scenario, n))); err != nil {
 			return res, err
 		}
@@ -373,7 +458,7 @@ func runCell(ctx context.Context, opts Options, scenario string, n int) (Result,
 		return res, err
 	}
 	res.ClientCPU = selfCPU() - clientCPU0
-	if opts.ProfileDir != "" {
+	if profile {
 		if err := ch.profile(ctx, ""); err != nil {
 			return res, err
 		}

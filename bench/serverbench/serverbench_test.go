@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"octobase/internal/jstest"
 	"octobase/oplog"
 )
 
@@ -78,6 +81,71 @@ func TestRunServerSmall(t *testing.T) {
 	}
 	if !strings.Contains(progress.String(), "editing for 1s") {
 		t.Errorf("no progress lines")
+	}
+}
+
+// TestRunServerReference runs one cell against our server and the
+// y-websocket reference under Node.js: the reference's clients must get
+// every edit once and in order (Run fails otherwise), and both rows and the
+// ratio must be measured.
+func TestRunServerReference(t *testing.T) {
+	jstest.Available(t)
+	root, err := jstest.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, progress bytes.Buffer
+	res, err := Run(context.Background(), Options{
+		Clients:     []int{20},
+		Scenarios:   []string{OneWorkspace},
+		Writers:     4,
+		Duration:    time.Second,
+		Durability:  oplog.SyncNone,
+		Dir:         t.TempDir(),
+		Reference:   RefYWebsocket,
+		NodeModules: filepath.Join(root, "node_modules"),
+		Progress:    &progress,
+	}, &out)
+	t.Logf("table:\n%s\nprogress:\n%s", out.String(), progress.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 2 || res[0].Server != ServerOctoBase || res[1].Server != ServerYWebsocket {
+		t.Fatalf("results: %+v", res)
+	}
+	ours, ref := res[0], res[1]
+	if ref.Updates <= 0 || ref.Deliveries != ref.Updates*20 || ref.ServerCPU <= 0 || ref.IdleRSS <= 0 || ref.P50 <= 0 {
+		t.Errorf("reference unmeasured: %+v", ref)
+	}
+	if want := float64(ours.CPUPerDelivery) / float64(ref.CPUPerDelivery); ours.CPUVsRef != want || want <= 0 {
+		t.Errorf("×ref %.3f, want %.3f", ours.CPUVsRef, want)
+	}
+	for _, want := range []string{"reference: @y/websocket-server", "y-websocket one        20"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q", want)
+		}
+	}
+}
+
+// TestReferenceNotFound: an explicit reference that cannot be found is an
+// error naming what is missing; auto says so in the table and goes on.
+func TestReferenceNotFound(t *testing.T) {
+	empty := t.TempDir()
+	_, err := Run(context.Background(), Options{Clients: []int{1}, Reference: RefYWebsocket, NodeModules: empty, Dir: t.TempDir()}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "@y/websocket-server") {
+		t.Fatalf("missing reference: %v", err)
+	}
+	var out bytes.Buffer
+	_, err = Run(context.Background(), Options{Clients: []int{1}, Scenarios: []string{OneWorkspace}, Writers: 1, Duration: 200 * time.Millisecond,
+		Durability: oplog.SyncNone, Reference: RefAuto, NodeModules: empty, Dir: t.TempDir()}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "reference: not run:") || strings.Contains(out.String(), "y-websocket one") {
+		t.Fatalf("auto without the package:\n%s", out.String())
+	}
+	if _, err := Run(context.Background(), Options{Clients: []int{1}, Reference: "hocuspocus"}, io.Discard); err == nil {
+		t.Fatal("accepted an unknown reference")
 	}
 }
 

@@ -169,7 +169,8 @@ func (r *benchQueryRunner) Flags(fs *flag.FlagSet) {
 	fs.IntVar(&r.opts.Creators, "creators", 100, "distinct creators")
 	fs.IntVar(&r.opts.Runs, "runs", 300, "timed indexed runs of each query")
 	fs.IntVar(&r.opts.Scans, "scans", 5, "timed full-scan runs of each query")
-	fs.IntVar(&r.opts.Updates, "updates", 2000, "updates timed for the index upkeep")
+	fs.IntVar(&r.opts.Updates, "updates", 20_000, "updates timed for the index upkeep (more than 16,384 include a settlement of deferred moves)")
+	fs.StringVar(&r.opts.Profile, "profile", "", "write a CPU profile of the index upkeep measurement to this file")
 	fs.StringVar(&r.opts.Dir, "dir", "", "store directory (default: a temporary directory)")
 }
 
@@ -204,6 +205,8 @@ func (r *benchServerRunner) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&r.durability, "durability", "always", "the server store's durability: always, interval or none")
 	fs.StringVar(&r.opts.Dir, "dir", "", "directory for the servers' stores (default: a temporary directory)")
 	fs.StringVar(&r.opts.ProfileDir, "profile", "", "directory for the server's CPU and heap profiles, per cell")
+	fs.StringVar(&r.opts.Reference, "reference", serverbench.RefAuto, "run each cell again against the y-websocket server under Node.js: y-websocket, auto (if found) or none")
+	fs.StringVar(&r.opts.NodeModules, "node-modules", "", "node_modules holding @y/websocket-server (default: the nearest above the working directory or the executable)")
 }
 
 func (r *benchServerRunner) Run(ctx context.Context, env *Env, args []string) error {

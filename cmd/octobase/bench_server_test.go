@@ -48,7 +48,7 @@ func TestBenchServerBinary(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
-	if !strings.Contains(errb.String(), "bench server: one, 12 clients: editing for 500ms (3 writers)") {
+	if !strings.Contains(errb.String(), "bench server: octobase, one, 12 clients: editing for 500ms (3 writers)") {
 		t.Errorf("no progress on stderr:\n%s", errb.String())
 	}
 }
