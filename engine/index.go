@@ -79,24 +79,32 @@ func (v *views) applyIndex(keys []indexKey) {
 		}
 		sv.pending = append(sv.pending, v.indexChange(sv, k.id))
 		if len(sv.pending) >= indexFlushAt {
+			sv.ixMu.Lock()
 			v.flushIndexLocked(sv)
+			sv.ixMu.Unlock()
 		}
 	}
 }
 
 // flushIndex applies sv's pending changes as one batch and publishes the
-// index at the views' LSN. The caller holds mu (for reading at least).
+// index at the views' LSN, and returns the index's snapshot for the caller
+// to read or keep; nil if the space has no index. The caller holds mu (for
+// reading at least).
 //
 // Queued changes are applied in the order they were made (each record's
 // sorted by block id), so the rows the index allocates do not depend on
 // where batches start and end: replaying the same records gives the same
 // rows.
-// It returns the index's snapshot, nil if the space has no index.
 func (v *views) flushIndex(sv *spaceView) *index.Snapshot {
 	if v.ixNanos != nil {
 		defer v.countIndex(time.Now())
 	}
-	return v.flushIndexLocked(sv)
+	sv.ixMu.Lock()
+	defer sv.ixMu.Unlock()
+	if !v.flushIndexLocked(sv) {
+		return nil
+	}
+	return sv.ix.Snapshot()
 }
 
 // countIndex adds the time since start to the store's index time
@@ -105,24 +113,26 @@ func (v *views) countIndex(start time.Time) {
 	v.ixNanos.Add(int64(time.Since(start)))
 }
 
-// flushIndexLocked is flushIndex without counting its time (applyIndex
-// counts its own, flushes included).
-func (v *views) flushIndexLocked(sv *spaceView) *index.Snapshot {
-	sv.ixMu.Lock()
-	defer sv.ixMu.Unlock()
+// flushIndexLocked applies the pending changes without taking a snapshot:
+// the writer's flush (applyIndex, which counts its own time), after which
+// the index's snapshot stays open, so that the next batch continues it in
+// place instead of copying what this one copied (index.Index.Snapshot,
+// "Open snapshots"). The caller holds sv.ixMu. It reports whether the
+// space has an index.
+func (v *views) flushIndexLocked(sv *spaceView) bool {
 	if sv.ix == nil || sv.ixErr != nil {
-		return nil
+		return false
 	}
-	if len(sv.pending) > 0 || sv.ix.Snapshot().Position() != uint64(v.lsn) {
+	if len(sv.pending) > 0 || sv.ix.Position() != uint64(v.lsn) {
 		err := sv.ix.ApplyAt(uint64(v.lsn), sv.pending)
 		clear(sv.pending)
 		sv.pending = sv.pending[:0]
 		if err != nil {
 			sv.ixErr = err
-			return nil
+			return false
 		}
 	}
-	return sv.ix.Snapshot()
+	return true
 }
 
 // indexChange is the index entry of block id of sv as the views hold it now.

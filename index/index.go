@@ -76,6 +76,7 @@ type rowState struct {
 	parent  RowID  // noRow for a root
 	cHour   uint32 // created hour bucket
 	uHour   uint32 // updated hour bucket
+	links   bool   // the row has links (in Snapshot.links): most have none, and need no trie lookup
 }
 
 // rowStates is the per-row state in chunks: no slack beyond the last chunk,
@@ -123,13 +124,61 @@ func emptySnapshot() *Snapshot {
 }
 
 // Snapshot returns the latest published state: an immutable view that
-// later writes never change. It costs one atomic load.
+// later writes never change. It costs one atomic load, except the first
+// call after a batch, which seals the batch's snapshot (below) under the
+// writer's mutex and so waits for a batch in progress.
 func (ix *Index) Snapshot() *Snapshot {
-	if s := ix.cur.Load(); s != nil {
+	s := ix.cur.Load()
+	if s == nil {
+		ix.init()
+		s = ix.cur.Load()
+	}
+	if s.isSealed() {
 		return s
 	}
+	ix.mu.Lock()
+	s = ix.cur.Load()
+	ix.sealLocked(s)
+	ix.mu.Unlock()
+	return s
+}
+
+// Position returns the position of the latest batch: Snapshot().Position()
+// without taking (and so sealing) a snapshot.
+func (ix *Index) Position() uint64 {
 	ix.init()
-	return ix.cur.Load()
+	return ix.cur.Load().pos
+}
+
+// Open snapshots.
+//
+// Copy-on-write is what keeps a snapshot unchanged while readers hold it;
+// a snapshot no reader has obtained needs none of it. So a batch publishes
+// its snapshot open (sealed false), and the next batch continues an open
+// snapshot in place: it keeps its generation, so the trie nodes the
+// previous batches copied are written again without another copy, and the
+// bitmaps they own stay owned (not frozen). The first Index.Snapshot after
+// a batch seals the snapshot, under the writer's mutex: it freezes the
+// owned bitmaps and marks it sealed, and the next batch takes a new
+// generation and copies as before. Both the writer's decision and the seal
+// happen under the mutex, and a reader never uses an open snapshot before
+// sealing it, so no reader can see a snapshot that a batch is changing.
+// An owner that applies many batches between reads (the engine queues
+// changes and applies them 1024 at a time when nobody reads) pays each
+// copy once per read instead of once per batch.
+
+func (s *Snapshot) isSealed() bool { return s.sealed == nil || s.sealed.Load() }
+
+// sealLocked seals s, the current snapshot, if it is open.
+func (ix *Index) sealLocked(s *Snapshot) {
+	if s.isSealed() {
+		return
+	}
+	for bm := range ix.mu.owned {
+		freeze(bm)
+	}
+	clear(ix.mu.owned)
+	s.sealed.Store(true)
 }
 
 // Apply applies a batch of block changes in order (a later change of the
@@ -202,20 +251,21 @@ type batch struct {
 
 func (ix *Index) beginLocked(old *Snapshot) *batch {
 	b := &batch{ix: ix, w: *old}
-	b.w.gen = old.gen + 1
+	if old.isSealed() {
+		b.w.gen = old.gen + 1
+		clear(ix.mu.owned) // empty already, unless ReadFrom replaced an open snapshot
+	} // else continue old in place: same generation, same owned bitmaps
+	b.w.sealed = new(atomic.Bool)
 	if ix.mu.owned == nil {
 		ix.mu.owned = make(map[*roaring.Bitmap]struct{})
 	}
 	return b
 }
 
+// publishLocked publishes the batch's snapshot, open.
 func (ix *Index) publishLocked(b *batch) {
 	w := &b.w
 	w.idv, w.flv, w.crv = w.ids.vec, w.flavours.vec, w.creators.vec
-	for bm := range ix.mu.owned {
-		freeze(bm)
-	}
-	clear(ix.mu.owned)
 	ix.cur.Store(w)
 }
 
@@ -358,7 +408,13 @@ func (b *batch) apply(c *BlockChange) {
 	cr := b.w.creators.intern(c.Creator)
 	p := noRow
 	if c.Parent != "" {
-		p = b.row(c.Parent)
+		// Most changes keep the parent: comparing with the parent's id
+		// costs one string read instead of a dictionary lookup.
+		if st := b.ix.mu.rows.at(r); st.status == live && st.parent != noRow && b.w.ids.vec.get(uint32(st.parent)) == c.Parent {
+			p = st.parent
+		} else {
+			p = b.row(c.Parent)
+		}
 	}
 	links := b.resolveLinks(c.Links)
 	ch, uh := hourOf(c.Created), hourOf(c.Updated)
@@ -461,6 +517,11 @@ func (b *batch) moveHour(hours, days *trie[rowSet], from, to uint32, r RowID) {
 // setLinks makes next (sorted, unique; may be a scratch slice) the links of
 // row r, updating the backlinks of every target that was added or removed.
 func (b *batch) setLinks(r RowID, next []RowID) {
+	st := b.ix.mu.rows.at(r)
+	if !st.links && len(next) == 0 {
+		return
+	}
+	st.links = len(next) > 0
 	prev := b.w.links.get(uint32(r))
 	if slices.Equal(prev, next) {
 		return

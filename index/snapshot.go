@@ -2,6 +2,7 @@ package index
 
 import (
 	"slices"
+	"sync/atomic"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -24,6 +25,11 @@ import (
 type Snapshot struct {
 	gen uint64 // batch generation that published it
 	pos uint64 // engine log position (opaque)
+
+	// sealed is false while the snapshot is open: published by a batch,
+	// not yet handed out by Index.Snapshot. The next batch then continues
+	// it in place (index.go, "Open snapshots"). Nil means sealed.
+	sealed *atomic.Bool
 
 	// Dictionaries are shared with the writer and later snapshots; the
 	// views (idv, flv, crv) bound what this snapshot sees.

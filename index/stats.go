@@ -87,7 +87,7 @@ func (s *Snapshot) Stats() Stats {
 func (ix *Index) Stats() Stats {
 	ix.init()
 	ix.mu.Lock()
-	st := ix.Snapshot().Stats()
+	st := ix.cur.Load().Stats() // the writer's own view: no need to seal it
 	st.RowBytes = uint64(len(ix.mu.rows.chunks)) * rowChunk * uint64(unsafe.Sizeof(rowState{}))
 	ix.mu.Unlock()
 	st.Bytes += st.RowBytes

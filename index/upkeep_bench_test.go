@@ -17,14 +17,16 @@ var upkeepRows = flag.Int("upkeep.rows", 1_000_000, "rows in BenchmarkUpkeep's i
 // block under a random block (2 changes), a title set (1), a block moved
 // to a random page (3: it, its old parent, the page); the changes queued
 // in batches of 1024 as the engine queues them. "live" applies them to the
-// index as built change by change (what the engine maintains), "loaded"
+// index as built change by change (what the engine maintains) with no
+// reader in between (each batch continues the last one's open snapshot),
+// "live-read" takes a snapshot after every batch, "loaded"
 // to the same index written and read back (run-optimized postings, what
 // octobase bench query measures). ns/update is the index's cost per
 // update, ns/change per changed block.
 //
 //	go test -run '^$' -bench Upkeep -benchtime 20000x ./index
 func BenchmarkUpkeep(b *testing.B) {
-	for _, mode := range []string{"live", "loaded"} {
+	for _, mode := range []string{"live", "live-read", "loaded"} {
 		b.Run(mode, func(b *testing.B) {
 			ix, state, now := upkeepWorld(b)
 			if mode == "loaded" {
@@ -72,6 +74,9 @@ func BenchmarkUpkeep(b *testing.B) {
 					changes += len(pending)
 					if err := ix.Apply(pending); err != nil {
 						b.Fatal(err)
+					}
+					if mode == "live-read" {
+						ix.Snapshot()
 					}
 					pending = pending[:0]
 				}

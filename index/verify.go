@@ -157,6 +157,7 @@ func deriveRows(s *Snapshot) (*rowStates, error) {
 				return false
 			}
 		}
+		rows.at(RowID(k)).links = true
 		return true
 	})
 	if err != nil {
@@ -344,6 +345,9 @@ func checkRow(s *Snapshot, rows *rowStates, r RowID) error {
 		return t.get(k).contains(r)
 	}
 	links := s.links.get(x)
+	if st.links != (len(links) > 0) {
+		return inconsistent("row %d: %d links in postings, links=%v in its state", r, len(links), st.links)
+	}
 	switch st.status {
 	case live:
 		if !isLive || isDel {
