@@ -239,12 +239,12 @@ func (v *views) indexSnapshots() map[string]*index.Snapshot {
 // index from the views otherwise (a missing, stale, newer or damaged file
 // costs recovery time, never correctness).
 //
-// Writing is wired into the snapshot writer (workspace.go): where a
-// snapshot's state is encoded under Workspace.mu, take
-// ix := st.indexesAt(lsn); once oplog.Log.WriteSnapshot(lsn, ...) has
-// succeeded, call w.persistIndexes(lsn, ix). Until that hook is in place,
-// recovery rebuilds the index from the views (see docs/benchmarks.md for
-// what that costs).
+// Writing is wired into the snapshot writer (workspace.go): the snapshots
+// of the indexes are taken with the document's state, under Workspace.mu
+// (indexesAt; none while records are in flight, since the views then lag
+// the document), and written once the op-log snapshot is (persistIndexes).
+// Workspace.CheckIndex compares the files of the newest snapshot, and the
+// live indexes, with rebuilds from the log.
 const (
 	indexDir = "index"
 	indexExt = ".idx"

@@ -56,6 +56,7 @@ type Index struct {
 		rows    rowStates
 		owned   map[*roaring.Bitmap]struct{} // bitmaps private to the batch
 		scratch []RowID
+		pre     []known // what a batch resolved before it started
 	}
 }
 
@@ -231,8 +232,35 @@ func (ix *Index) applyLocked(pos uint64, changes []BlockChange) error {
 		return nil
 	}
 	b := ix.beginLocked(old)
+	// Resolve what can be resolved before the batch changes anything, in
+	// a loop of independent lookups: the rows of the ids that have one,
+	// and whether each keeps its parent. On a large index each lookup
+	// misses the cache (hash slot, string header, string bytes, row
+	// state); with no dependency between iterations the processor
+	// overlaps those misses, which one change after another cannot.
+	pre := ix.mu.pre[:0]
 	for i := range changes {
-		b.apply(&changes[i])
+		c := &changes[i]
+		k := known{row: ^uint32(0), parent: noRow}
+		if r, ok := b.w.ids.lookupWriter(c.ID); ok {
+			k.row = r
+			if st := ix.mu.rows.at(RowID(r)); c.Parent != "" && st.status == live && st.parent != noRow && b.w.ids.vec.get(uint32(st.parent)) == c.Parent {
+				k.parent = st.parent
+			}
+		}
+		if k.parent == noRow && c.Parent != "" && !c.Deleted {
+			// A new block or a move: the new parent's row, and its
+			// children posting, which the change adds to.
+			if p, ok := b.w.ids.lookupWriter(c.Parent); ok {
+				k.parent = RowID(p)
+				b.w.children.lookup(p)
+			}
+		}
+		pre = append(pre, k)
+	}
+	ix.mu.pre = pre
+	for i := range changes {
+		b.apply(&changes[i], pre[i])
 	}
 	if len(b.w.uPend) >= pendMax {
 		b.settleAll()
@@ -395,8 +423,21 @@ func (b *batch) resolveLinks(ids []string) []RowID {
 	return s
 }
 
-func (b *batch) apply(c *BlockChange) {
-	r := b.row(c.ID)
+// known is what a batch resolved of a change before it started: the row
+// of its id (^0: none yet), and the row of the parent the change names
+// (noRow: none yet, or no parent). Rows, once allocated, never change, so
+// both stay valid while the batch runs.
+type known struct {
+	row    uint32
+	parent RowID
+}
+
+// apply applies c, with k from before the batch started.
+func (b *batch) apply(c *BlockChange, k known) {
+	r := RowID(k.row)
+	if k.row == ^uint32(0) {
+		r = b.row(c.ID)
+	}
 	if c.Deleted {
 		b.delete(r)
 		if invariantsOn {
@@ -408,10 +449,8 @@ func (b *batch) apply(c *BlockChange) {
 	cr := b.w.creators.intern(c.Creator)
 	p := noRow
 	if c.Parent != "" {
-		// Most changes keep the parent: comparing with the parent's id
-		// costs one string read instead of a dictionary lookup.
-		if st := b.ix.mu.rows.at(r); st.status == live && st.parent != noRow && b.w.ids.vec.get(uint32(st.parent)) == c.Parent {
-			p = st.parent
+		if k.parent != noRow {
+			p = k.parent
 		} else {
 			p = b.row(c.Parent)
 		}

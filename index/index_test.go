@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -303,5 +304,59 @@ func TestStats(t *testing.T) {
 	}
 	if st.Bytes != sum+st.IDBytes+st.RowBytes || st.RowBytes == 0 {
 		t.Fatalf("bytes %+v", st)
+	}
+}
+
+// TestCompareLive: an index maintained over a history (deletions, moves,
+// links changed) and one built from the surviving blocks in another order
+// hold the blocks under different rows (Compare says so) and are the same
+// for CompareLive; any difference in a live block's facts is named.
+func TestCompareLive(t *testing.T) {
+	page := BlockChange{ID: "page", Flavour: "affine:page", Creator: "alice", Created: t0, Updated: t0}
+	p1 := BlockChange{ID: "p1", Flavour: "affine:paragraph", Creator: "bob", Parent: "page", Links: []string{"gone", "page"}, Created: t0, Updated: t0}
+	p2 := BlockChange{ID: "p2", Flavour: "affine:paragraph", Creator: "bob", Parent: "page", Created: t0, Updated: t0}
+	gone := BlockChange{ID: "gone", Flavour: "affine:image", Creator: "carol", Parent: "p2", Created: t0, Updated: t0}
+	maintained := New()
+	mustApply(t, maintained, 1, []BlockChange{gone, p2, p1, page})
+	p1.Links = []string{"page", "p2"}
+	p1.Updated = t0 + 5*hourMs
+	p2.Parent = "p1"
+	mustApply(t, maintained, 2, []BlockChange{{ID: "gone", Deleted: true}, p1, p2})
+
+	final := []BlockChange{page, p1, p2}
+	rebuilt := New()
+	mustApply(t, rebuilt, 2, final)
+	a, b := maintained.Snapshot(), rebuilt.Snapshot()
+	if err := a.Compare(b); err == nil {
+		t.Fatal("Compare: rows allocated in another order compare equal")
+	}
+	if err := a.CompareLive(b); err != nil {
+		t.Fatalf("CompareLive: %v", err)
+	}
+	for _, c := range []struct {
+		what   string
+		change func(*BlockChange)
+	}{
+		{"flavour", func(c *BlockChange) { c.Flavour = "affine:list" }},
+		{"creator", func(c *BlockChange) { c.Creator = "dave" }},
+		{"parent", func(c *BlockChange) { c.Parent = "" }},
+		{"created", func(c *BlockChange) { c.Created += 2 * hourMs }},
+		{"updated", func(c *BlockChange) { c.Updated -= 3 * hourMs }},
+		{"links", func(c *BlockChange) { c.Links = []string{"page"} }},
+	} {
+		changed := slices.Clone(final)
+		c.change(&changed[1])
+		other := New()
+		mustApply(t, other, 2, changed)
+		err := a.CompareLive(other.Snapshot())
+		var me *MismatchError
+		if !errors.As(err, &me) || me.What != c.what || !strings.Contains(me.Detail, `"p1"`) {
+			t.Errorf("%s changed: %v", c.what, err)
+		}
+	}
+	fewer := New()
+	mustApply(t, fewer, 2, final[:2])
+	if err := a.CompareLive(fewer.Snapshot()); !errors.Is(err, ErrMismatch) {
+		t.Errorf("a live block missing: %v", err)
 	}
 }
