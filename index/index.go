@@ -445,8 +445,20 @@ func (b *batch) apply(c *BlockChange, k known) {
 		}
 		return
 	}
-	f := b.w.flavours.intern(c.Flavour)
-	cr := b.w.creators.intern(c.Creator)
+	// A live row usually keeps its flavour and creator: comparing the
+	// strings spares hashing them.
+	st := b.ix.mu.rows.at(r)
+	var f, cr uint32
+	if st.status == live && b.w.flavours.vec.get(st.flavour) == c.Flavour {
+		f = st.flavour
+	} else {
+		f = b.w.flavours.intern(c.Flavour)
+	}
+	if st.status == live && b.w.creators.vec.get(st.creator) == c.Creator {
+		cr = st.creator
+	} else {
+		cr = b.w.creators.intern(c.Creator)
+	}
 	p := noRow
 	if c.Parent != "" {
 		if k.parent != noRow {
@@ -458,7 +470,6 @@ func (b *batch) apply(c *BlockChange, k known) {
 	links := b.resolveLinks(c.Links)
 	ch, uh := hourOf(c.Created), hourOf(c.Updated)
 
-	st := b.ix.mu.rows.at(r)
 	if st.status != live {
 		if st.status == deleted {
 			b.removeBit(&b.w.deleted, r)
