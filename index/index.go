@@ -72,12 +72,12 @@ const (
 // for other rows only status is meaningful. Links live in Snapshot.links.
 type rowState struct {
 	status  uint8
+	links   bool   // the row has links (in Snapshot.links): most have none, and need no trie lookup
 	flavour uint32 // term number in the flavour dictionary
 	creator uint32 // term number in the creator dictionary
 	parent  RowID  // noRow for a root
 	cHour   uint32 // created hour bucket
 	uHour   uint32 // updated hour bucket
-	links   bool   // the row has links (in Snapshot.links): most have none, and need no trie lookup
 }
 
 // rowStates is the per-row state in chunks: no slack beyond the last chunk,
