@@ -498,6 +498,10 @@ func (s *Server) handleGetUpdate(w http.ResponseWriter, req *http.Request) {
 		}
 		sv = b
 	}
+	v2, ok := updateFormat(w, req)
+	if !ok {
+		return
+	}
 	ws, err := s.store.Workspace(req.Context(), name)
 	if err != nil {
 		s.engineError(w, name, err)
@@ -507,6 +511,13 @@ func (s *Server) handleGetUpdate(w http.ResponseWriter, req *http.Request) {
 	if err != nil {
 		s.engineError(w, name, err)
 		return
+	}
+	if v2 {
+		if u, err = crdt.ConvertUpdateV1ToV2(u); err != nil {
+			s.log.Error("converting an update to v2", "workspace", name, "err", err)
+			writeError(w, http.StatusInternalServerError, codeInternal, "internal error")
+			return
+		}
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Length", strconv.Itoa(len(u)))
@@ -520,9 +531,22 @@ func (s *Server) handlePostUpdate(w http.ResponseWriter, req *http.Request) {
 	if !s.authorize(w, req, name, AccessWrite) {
 		return
 	}
+	v2, ok := updateFormat(w, req)
+	if !ok {
+		return
+	}
 	body, ok := s.readBody(w, req)
 	if !ok {
 		return
+	}
+	if v2 {
+		u, err := crdt.ConvertUpdateV2ToV1(body)
+		if err != nil {
+			s.metrics.applyErrors.Add(1)
+			writeError(w, http.StatusBadRequest, codeMalformed, "the body is not a yjs v2 update: "+err.Error())
+			return
+		}
+		body = u
 	}
 	ws, err := s.store.Workspace(req.Context(), name)
 	if err != nil {
@@ -535,6 +559,21 @@ func (s *Server) handlePostUpdate(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"lsn": uint64(lsn)})
+}
+
+// updateFormat reads the format query parameter of the update endpoints:
+// v1 (the default) or v2, the yjs update encodings. Anything else is
+// answered 400 and reported false.
+func updateFormat(w http.ResponseWriter, req *http.Request) (v2, ok bool) {
+	switch f := req.URL.Query().Get("format"); f {
+	case "", "v1":
+		return false, true
+	case "v2":
+		return true, true
+	default:
+		writeError(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("format %q: want v1 or v2", f))
+		return false, false
+	}
 }
 
 // readBody reads a request body of at most MaxMessageSize bytes; on failure
