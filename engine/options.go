@@ -33,6 +33,16 @@ type Options struct {
 	// Durability, Clock and Logger are replaced by the fields above and
 	// below.
 	LogOptions oplog.Options
+	// GroupSync makes the workspaces' op-logs share their fsyncs: the logs
+	// that need one while another is running are made durable together,
+	// by one syncfs(2) per filesystem on Linux 5.8 and later (one fsync per
+	// file elsewhere). With many workspaces written at once under
+	// SyncAlways this divides the CPU and the time spent in fsync by the
+	// number of workspaces per round. syncfs also writes back what other
+	// programs left dirty on the same filesystem: use it when the data
+	// directory has a filesystem of its own (oplog.GroupSyncer,
+	// vfs.SyncAll). LogOptions.Syncer, if set, is used instead.
+	GroupSync bool
 
 	// ClientID returns the CRDT client id of a new workspace's local edits.
 	// It is called once, when the workspace is created; the id is then
@@ -84,6 +94,9 @@ type resolved struct {
 	maxRecord int
 }
 
+// syncer returns the store's GroupSyncer, nil when the logs sync alone.
+func (r *resolved) syncer() *oplog.GroupSyncer { return r.LogOptions.Syncer }
+
 func (o *Options) resolve() (*resolved, error) {
 	var r resolved
 	if o != nil {
@@ -91,6 +104,9 @@ func (o *Options) resolve() (*resolved, error) {
 	}
 	if r.FS == nil {
 		r.FS = vfs.Default
+	}
+	if r.GroupSync && r.LogOptions.Syncer == nil {
+		r.LogOptions.Syncer = &oplog.GroupSyncer{} // one per store: every log shares it
 	}
 	if r.Clock == nil {
 		r.Clock = time.Now

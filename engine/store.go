@@ -60,12 +60,20 @@ type StoreStats struct {
 	// a reader (ReadView.Index) applies them. Recovery's rebuilds are not
 	// counted.
 	IndexTime time.Duration
+	// SyncRounds and SyncedLogs count, with Options.GroupSync, the rounds
+	// of shared fsyncs and the log fsyncs they served (SyncedLogs /
+	// SyncRounds: logs per round); zero without it.
+	SyncRounds, SyncedLogs int64
 }
 
 // Stats returns the store's counters.
 func (s *Store) Stats() StoreStats {
 	st := StoreStats{LoggedRecords: s.loggedRecords.Load(), LoggedBytes: s.loggedBytes.Load(),
 		IndexTime: time.Duration(s.indexNanos.Load())}
+	if g := s.opts.syncer(); g != nil {
+		gs := g.Stats()
+		st.SyncRounds, st.SyncedLogs = gs.Rounds, gs.Files
+	}
 	s.mu.Lock()
 	for _, w := range s.mu.ws {
 		if live := w.live.Load(); live != nil {

@@ -2,8 +2,10 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -194,5 +196,66 @@ func TestStoreStats(t *testing.T) {
 	w.View(bg, func(v *ReadView) error { v.Index(); return nil })
 	if after := s.Stats().IndexTime; after <= st.IndexTime {
 		t.Fatalf("index read after two changes: index time %v, before %v", after, st.IndexTime)
+	}
+}
+
+// TestGroupSync: workspaces written at once on the real disk with
+// GroupSync share fsync rounds, and everything they acknowledged is there
+// after reopening.
+func TestGroupSync(t *testing.T) {
+	opts := testOptions(vfs.Default)
+	opts.GroupSync = true
+	dir := t.TempDir()
+	s, err := Open(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const spaces, writes = 6, 20
+	var wg sync.WaitGroup
+	for i := range spaces {
+		wg.Go(func() {
+			w, err := s.Workspace(bg, fmt.Sprint("ws", i))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for j := range writes {
+				if _, err := w.Transact(bg, "t", func(_ *crdt.Txn, b *Blocks) error {
+					_, err := b.Create(NewBlock{ID: BlockID(fmt.Sprint("b", j)), Flavour: "f"})
+					return err
+				}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	st := s.Stats()
+	if st.SyncedLogs < spaces*writes || st.SyncRounds == 0 || st.SyncRounds > st.SyncedLogs {
+		t.Fatalf("stats %+v", st)
+	}
+	t.Logf("%d log fsyncs in %d rounds", st.SyncedLogs, st.SyncRounds)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(dir, testOptions(vfs.Default))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range spaces {
+		w := workspace(t, s, fmt.Sprint("ws", i))
+		if err := w.View(bg, func(v *ReadView) error {
+			if v.Len() != writes {
+				return fmt.Errorf("ws%d: %d blocks", i, v.Len())
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := s.Stats(); st.SyncRounds != 0 {
+		t.Fatalf("a store without GroupSync counts rounds: %+v", st)
 	}
 }

@@ -108,6 +108,11 @@ type Options struct {
 	// Logger receives recovery reports (torn tails truncated, temporary
 	// files removed) and compaction notes. Nil discards them.
 	Logger *slog.Logger
+	// Syncer, if set, makes the active segment durable instead of its
+	// File.Sync: logs that share a GroupSyncer share the system calls of
+	// the fsyncs they need at the same time. Directory syncs are not
+	// affected. Nil means File.Sync.
+	Syncer *GroupSyncer
 }
 
 // resolve returns a copy with defaults filled in, or an error for invalid

@@ -486,7 +486,11 @@ func (l *Log) writeOut(p []byte, last LSN, maxTime int64) error {
 // syncActive fsyncs the active segment.
 func (l *Log) syncActive() error {
 	start := time.Now()
-	if err := l.w.f.Sync(); err != nil {
+	sync := l.w.f.Sync
+	if l.opts.Syncer != nil {
+		sync = func() error { return l.opts.Syncer.Sync(l.w.f) }
+	}
+	if err := sync(); err != nil {
 		return fmt.Errorf("oplog: fsync %s: %w", segmentName(l.w.first), err)
 	}
 	now := time.Now()

@@ -31,6 +31,7 @@ const childEnv = "OCTOBASE_SERVERBENCH_CHILD"
 type childConfig struct {
 	Dir        string `json:"dir"`
 	Durability uint8  `json:"durability"`
+	GroupSync  bool   `json:"group_sync"`
 	MinFiles   uint64 `json:"min_files"` // RLIMIT_NOFILE the child needs
 }
 
@@ -72,7 +73,7 @@ func serveChild(ctx context.Context, cfg childConfig, in io.Reader, out io.Write
 	if _, err := raiseFileLimit(cfg.MinFiles); err != nil {
 		return fmt.Errorf("serverbench child: %w", err)
 	}
-	store, err := engine.Open(cfg.Dir, &engine.Options{Durability: oplog.Durability(cfg.Durability)})
+	store, err := engine.Open(cfg.Dir, &engine.Options{Durability: oplog.Durability(cfg.Durability), GroupSync: cfg.GroupSync})
 	if err != nil {
 		return err
 	}

@@ -107,6 +107,9 @@ type Options struct {
 	Window int
 	// Durability of the server's store; zero means oplog.SyncAlways.
 	Durability oplog.Durability
+	// GroupSync shares the fsyncs of the server's op-logs across
+	// workspaces (engine.Options.GroupSync).
+	GroupSync bool
 	// Dir holds the servers' stores; "" means a new temporary directory.
 	Dir string
 	// ProfileDir, if set, receives a heap profile of the server with every
@@ -375,7 +378,7 @@ func runCell(ctx context.Context, opts Options, scenario string, n int, ref *ref
 	defer os.RemoveAll(dir)
 	var ch *child
 	if ref == nil {
-		ch, err = startChild(ctx, opts.ChildArgs, childConfig{Dir: dir, Durability: uint8(opts.Durability), MinFiles: needChild}, os.Stderr)
+		ch, err = startChild(ctx, opts.ChildArgs, childConfig{Dir: dir, Durability: uint8(opts.Durability), GroupSync: opts.GroupSync, MinFiles: needChild}, os.Stderr)
 	} else {
 		ch, err = ref.start(ctx, dir, os.Stderr)
 	}

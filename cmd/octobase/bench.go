@@ -203,6 +203,7 @@ func (r *benchServerRunner) Flags(fs *flag.FlagSet) {
 	fs.Float64Var(&r.opts.Rate, "rate", 0, "total edits/s per cell (0: as fast as -window allows)")
 	fs.IntVar(&r.opts.Window, "window", 8, "edits of one writer in flight at most (sent, not yet received by all)")
 	fs.StringVar(&r.durability, "durability", "always", "the server store's durability: always, interval or none")
+	fs.BoolVar(&r.opts.GroupSync, "group-fsync", false, "the server shares fsyncs across workspaces (octobase serve --group-fsync)")
 	fs.StringVar(&r.opts.Dir, "dir", "", "directory for the servers' stores (default: a temporary directory)")
 	fs.StringVar(&r.opts.ProfileDir, "profile", "", "directory for the server's CPU and heap profiles, per cell")
 	fs.StringVar(&r.opts.Reference, "reference", serverbench.RefAuto, "run each cell again against the y-websocket server under Node.js: y-websocket, auto (if found) or none")
