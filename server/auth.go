@@ -261,6 +261,15 @@ func (s *Server) authenticate(req *http.Request) (Claims, *authError) {
 	return c, nil
 }
 
+// untilExpiry is how long c's token stays valid, by the Auth's clock.
+func (s *Server) untilExpiry(c Claims) time.Duration {
+	now := time.Now
+	if s.opts.Auth != nil {
+		now = s.opts.Auth.now
+	}
+	return c.Expires.Sub(now())
+}
+
 // authorize checks req for need on workspace; if it is refused it writes
 // the 401 or 403 JSON error and reports false.
 func (s *Server) authorize(w http.ResponseWriter, req *http.Request, workspace string, need Access) bool {

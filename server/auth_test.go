@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -238,5 +240,58 @@ func TestReadOnlyConnection(t *testing.T) {
 	}
 	if got := serverText(t, e.store, "ro", "t"); got != "base!" {
 		t.Fatalf("server text = %q", got)
+	}
+}
+
+// TestTokenExpiryEndsConnections: a WebSocket connection and an SSE stream
+// opened with a token end when the token expires (4401; an error event),
+// not only the handshakes after it.
+func TestTokenExpiryEndsConnections(t *testing.T) {
+	a := newTestAuth(t)
+	e := startServer(t, t.TempDir(), Options{Auth: a})
+	tok := issue(t, a, "w", AccessWrite, 2*time.Second) // expires within 1–2 s (whole seconds)
+	start := time.Now()
+
+	c := dial(t, e.wsURL("w")+"?token="+tok, nil)
+	wsDone := make(chan error, 1)
+	go func() {
+		for {
+			if _, _, err := c.Read(context.Background()); err != nil {
+				wsDone <- err
+				return
+			}
+		}
+	}()
+
+	req, err := http.NewRequest("GET", e.hs.URL+"/api/workspaces/w/changes", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("SSE = %d", resp.StatusCode)
+	}
+	body, err := io.ReadAll(resp.Body) // the server ends the stream
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(body), "event: error\ndata: {\"error\":\"unauthorized\",\"message\":\"token expired\"}") {
+		t.Fatalf("SSE stream ended with %q", body)
+	}
+	select {
+	case err := <-wsDone:
+		if websocket.CloseStatus(err) != statusUnauthorized {
+			t.Fatalf("WebSocket ended with %v, want 4401", err)
+		}
+	case <-time.After(testTimeout):
+		t.Fatal("the WebSocket connection outlived its token")
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("ended after %v", d)
 	}
 }

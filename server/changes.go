@@ -34,7 +34,8 @@ type blockChangeJSON struct {
 // where=), with the LSN as the event id, resumable with Last-Event-ID.
 func (s *Server) handleChanges(w http.ResponseWriter, req *http.Request) {
 	name := req.PathValue("ws")
-	if !s.authorize(w, req, name, AccessRead) {
+	claims, ae := s.check(req, name, AccessRead)
+	if !s.refuse(w, ae) {
 		return
 	}
 	q := req.URL.Query()
@@ -106,9 +107,20 @@ func (s *Server) handleChanges(w http.ResponseWriter, req *http.Request) {
 
 	hb := time.NewTicker(s.opts.HeartbeatInterval)
 	defer hb.Stop()
+	// The token's expiry ends the stream with an error event.
+	var expired <-chan time.Time
+	if !claims.Expires.IsZero() {
+		t := time.NewTimer(s.untilExpiry(claims))
+		defer t.Stop()
+		expired = t.C
+	}
 	var buf []byte
 	for {
 		select {
+		case <-expired:
+			fmt.Fprint(w, "event: error\ndata: {\"error\":\"unauthorized\",\"message\":\"token expired\"}\n\n")
+			flusher.Flush()
+			return
 		case <-ctx.Done():
 			return
 		case <-s.streams.Done():

@@ -188,6 +188,11 @@ func (s *Server) handleSync(w http.ResponseWriter, req *http.Request) {
 		kickc:   make(chan struct{}),
 		clients: make(map[uint64]struct{}),
 	}
+	// The token's expiry ends the connection, not only later handshakes.
+	if !claims.Expires.IsZero() {
+		expiry := time.AfterFunc(s.untilExpiry(claims), func() { c.kick(statusUnauthorized, "token expired") })
+		defer expiry.Stop()
+	}
 	log.Info("connected", "subprotocol", ws.Subprotocol(), "read_only", readOnly)
 	s.metrics.connections.Add(1)
 	defer s.metrics.connections.Add(-1)
