@@ -249,7 +249,7 @@ func TestReadOnlyConnection(t *testing.T) {
 func TestTokenExpiryEndsConnections(t *testing.T) {
 	a := newTestAuth(t)
 	e := startServer(t, t.TempDir(), Options{Auth: a})
-	tok := issue(t, a, "w", AccessWrite, 2*time.Second) // expires within 1–2 s (whole seconds)
+	tok := issue(t, a, "w", AccessWrite, 4*time.Second) // expires within 3–4 s (whole seconds)
 	start := time.Now()
 
 	c := dial(t, e.wsURL("w")+"?token="+tok, nil)
