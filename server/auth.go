@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -65,6 +67,7 @@ type Claims struct {
 	Workspace string
 	Access    Access
 	Expires   time.Time
+	ID        string // the token's id, for revocation ("" for tokens issued without one)
 }
 
 // tokenPrefix starts every token and names its format version.
@@ -75,16 +78,20 @@ type tokenPayload struct {
 	Workspace string `json:"ws"`
 	Access    string `json:"acc"`
 	Expires   int64  `json:"exp"` // Unix seconds
+	ID        string `json:"id,omitempty"`
 }
 
 // Auth issues and verifies tokens: "ob1." + base64url(JSON payload) + "." +
 // base64url(HMAC-SHA256(secret, "ob1." + base64url(payload))). The payload
 // holds the workspace ("*" for all), the access ("read" or "write") and the
-// expiry (Unix seconds). Tokens cannot be revoked one by one: changing the
-// secret revokes them all.
+// expiry (Unix seconds) and a random id. A token is revoked by listing its
+// id (revoke.go); changing the secret revokes them all.
 type Auth struct {
 	secret []byte
 	now    func() time.Time
+
+	revMu   sync.Mutex                           // serializes writers of revoked
+	revoked atomic.Pointer[map[string]time.Time] // revoked token ids → expiry
 }
 
 // NewAuth returns an Auth signing with secret (at least MinSecretLen bytes).
@@ -107,7 +114,11 @@ func (a *Auth) Issue(workspace string, access Access, expires time.Time) (string
 	if access != AccessRead && access != AccessWrite {
 		return "", fmt.Errorf("server: invalid access %v", access)
 	}
-	p, err := json.Marshal(tokenPayload{Workspace: workspace, Access: access.String(), Expires: expires.Unix()})
+	id, err := newTokenID()
+	if err != nil {
+		return "", err
+	}
+	p, err := json.Marshal(tokenPayload{Workspace: workspace, Access: access.String(), Expires: expires.Unix(), ID: id})
 	if err != nil {
 		return "", err
 	}
@@ -123,7 +134,7 @@ func (a *Auth) sign(s string) []byte {
 
 // Verify checks token's signature and expiry and returns its claims.
 // ErrTokenInvalid for anything malformed or badly signed, ErrTokenExpired
-// for a good token past its expiry.
+// for a good token past its expiry, ErrTokenRevoked for a revoked one.
 func (a *Auth) Verify(token string) (Claims, error) {
 	if !strings.HasPrefix(token, tokenPrefix) || len(token) > 4096 {
 		return Claims{}, ErrTokenInvalid
@@ -149,9 +160,12 @@ func (a *Auth) Verify(token string) (Claims, error) {
 	if err != nil {
 		return Claims{}, ErrTokenInvalid
 	}
-	c := Claims{Workspace: p.Workspace, Access: acc, Expires: time.Unix(p.Expires, 0)}
+	c := Claims{Workspace: p.Workspace, Access: acc, Expires: time.Unix(p.Expires, 0), ID: p.ID}
 	if !a.now().Before(c.Expires) {
 		return c, ErrTokenExpired
+	}
+	if a.IsRevoked(c.ID) {
+		return c, ErrTokenRevoked
 	}
 	return c, nil
 }
@@ -255,6 +269,8 @@ func (s *Server) authenticate(req *http.Request) (Claims, *authError) {
 	switch {
 	case errors.Is(err, ErrTokenExpired):
 		return Claims{}, &authError{http.StatusUnauthorized, codeUnauthorized, "token expired"}
+	case errors.Is(err, ErrTokenRevoked):
+		return Claims{}, &authError{http.StatusUnauthorized, codeUnauthorized, "token revoked"}
 	case err != nil:
 		return Claims{}, &authError{http.StatusUnauthorized, codeUnauthorized, "invalid token"}
 	}

@@ -32,6 +32,9 @@ type blockChangeJSON struct {
 // handleChanges streams a workspace's changes as Server-Sent Events (see
 // docs/http-api.md): one event per op-log record (per matching record with
 // where=), with the LSN as the event id, resumable with Last-Event-ID.
+// closedChan is a closed channel.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
 func (s *Server) handleChanges(w http.ResponseWriter, req *http.Request) {
 	name := req.PathValue("ws")
 	claims, ae := s.check(req, name, AccessRead)
@@ -114,9 +117,20 @@ func (s *Server) handleChanges(w http.ResponseWriter, req *http.Request) {
 		defer t.Stop()
 		expired = t.C
 	}
+	revoked := s.revocations()
+	if s.opts.Auth != nil && s.opts.Auth.IsRevoked(claims.ID) {
+		revoked = closedChan // revoked since the request's check: end at once
+	}
 	var buf []byte
 	for {
 		select {
+		case <-revoked:
+			if s.opts.Auth != nil && s.opts.Auth.IsRevoked(claims.ID) {
+				fmt.Fprint(w, "event: error\ndata: {\"error\":\"unauthorized\",\"message\":\"token revoked\"}\n\n")
+				flusher.Flush()
+				return
+			}
+			revoked = s.revocations()
 		case <-expired:
 			fmt.Fprint(w, "event: error\ndata: {\"error\":\"unauthorized\",\"message\":\"token expired\"}\n\n")
 			flusher.Flush()

@@ -77,7 +77,9 @@
 // expired token and 403 for one that does not grant the workspace or the
 // access. A WebSocket is accepted and then closed with 4401 or 4403 (codes
 // y-websocket does not retry). A read-only token syncs down; its updates are
-// refused with a y-protocols permission-denied message and not applied.
+// refused with a y-protocols permission-denied message and not applied. A
+// token's expiry, or its revocation (Options.RevokedFile, revoke.go), also
+// ends the WebSocket connections (4401) and SSE streams it opened.
 //
 // Limits: Options.MaxMessageSize (WebSocket close 1009, HTTP 413),
 // Options.MaxDocumentSize (close 4413, HTTP 413; the estimate is described

@@ -79,6 +79,12 @@ type Options struct {
 	// except /healthz. Nil serves without authentication: cmd/octobase
 	// allows that only on a loopback address.
 	Auth *Auth
+	// RevokedFile, with Auth, is the revocation list to follow (revoke.go;
+	// cmd/octobase passes <data>/AUTH_REVOKED): read at start and again
+	// whenever it changes, checked every RevokedPoll (zero means 1 s).
+	// Empty: no list.
+	RevokedFile string
+	RevokedPoll time.Duration
 	// MaxDocumentSize refuses updates that would grow a workspace beyond
 	// this many bytes, by the estimate documented in doc.go (encoded state
 	// size when the server first touched the workspace plus the sum of the
@@ -114,6 +120,9 @@ type Server struct {
 	opts  Options
 	log   *slog.Logger
 	mux   *http.ServeMux
+
+	revMu    sync.Mutex
+	revokedC chan struct{} // closed and replaced when the revoked tokens change (revoke.go)
 
 	ctx    context.Context // canceled by Close; engine calls use it
 	cancel context.CancelFunc
@@ -180,7 +189,7 @@ func New(store *engine.Store, opts Options) *Server {
 	if opts.HeartbeatInterval <= 0 {
 		opts.HeartbeatInterval = DefaultHeartbeatInterval
 	}
-	s := &Server{store: store, opts: opts, log: opts.Logger, mux: http.NewServeMux()}
+	s := &Server{store: store, opts: opts, log: opts.Logger, mux: http.NewServeMux(), revokedC: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.streams, s.stopStreams = context.WithCancel(s.ctx)
 	s.mu.rooms = make(map[string]*room)
@@ -204,6 +213,19 @@ func New(store *engine.Store, opts Options) *Server {
 	s.wg.Add(2)
 	go s.awarenessJanitor()
 	go s.sweeper()
+	if s.opts.Auth != nil && s.opts.RevokedFile != "" {
+		if s.opts.RevokedPoll <= 0 {
+			s.opts.RevokedPoll = time.Second
+		}
+		// The list in force before the first request.
+		if ids, err := LoadRevoked(s.opts.RevokedFile, s.opts.Auth.now()); err != nil {
+			s.log.Error("reading the revoked tokens", "err", err)
+		} else {
+			s.opts.Auth.SetRevoked(ids)
+		}
+		s.wg.Add(1)
+		go s.watchRevoked()
+	}
 	return s
 }
 

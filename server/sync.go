@@ -33,16 +33,17 @@ const maxReasonLen = 120
 
 // conn is one WebSocket connection of a room.
 type conn struct {
-	id     uint64
-	srv    *Server
-	ws     *websocket.Conn
-	log    *slog.Logger
-	ctx    context.Context // canceled when the handler ends
-	send   chan *outMsg
-	kickc  chan struct{} // closed by kick
-	kickMu sync.Mutex
-	code   websocket.StatusCode // guarded by kickMu, set once by kick
-	reason string
+	id      uint64
+	srv     *Server
+	ws      *websocket.Conn
+	log     *slog.Logger
+	ctx     context.Context // canceled when the handler ends
+	tokenID string          // the id of the token the connection was opened with (revocation)
+	send    chan *outMsg
+	kickc   chan struct{} // closed by kick
+	kickMu  sync.Mutex
+	code    websocket.StatusCode // guarded by kickMu, set once by kick
+	reason  string
 
 	// clients are the awareness client ids this connection controls;
 	// guarded by room.mu.
@@ -187,6 +188,7 @@ func (s *Server) handleSync(w http.ResponseWriter, req *http.Request) {
 		send:    make(chan *outMsg, s.opts.SendQueue),
 		kickc:   make(chan struct{}),
 		clients: make(map[uint64]struct{}),
+		tokenID: claims.ID,
 	}
 	// The token's expiry ends the connection, not only later handshakes.
 	if !claims.Expires.IsZero() {
@@ -219,6 +221,9 @@ func (s *Server) handleSync(w http.ResponseWriter, req *http.Request) {
 	s.mu.Lock()
 	s.mu.live[c] = struct{}{}
 	s.mu.Unlock()
+	if s.opts.Auth != nil && s.opts.Auth.IsRevoked(c.tokenID) {
+		c.kick(statusUnauthorized, "token revoked") // revoked since the handshake's check
+	}
 	defer func() {
 		s.mu.Lock()
 		delete(s.mu.live, c)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"octobase/engine"
@@ -157,6 +158,7 @@ func (r *serveRunner) Run(ctx context.Context, env *Env, args []string) error {
 		Logger:         log.With("component", "server"),
 		MaxMessageSize: r.maxMessageSize,
 		Auth:           auth,
+		RevokedFile:    filepath.Join(r.data, server.RevokedFile),
 
 		MaxDocumentSize:            r.maxDocSize,
 		MaxConnections:             r.maxConns,

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"octobase/server"
@@ -17,12 +19,12 @@ const envAuthSecret = "OCTOBASE_AUTH_SECRET"
 func tokenCommand() *Command {
 	return &Command{
 		Name:  "token",
-		Short: "issue access tokens for a node",
+		Short: "issue and revoke access tokens for a node",
 		Long: `Tokens authorize HTTP requests (Authorization: Bearer <token>) and WebSocket
 connections (?token=<token>) to a node that requires authentication (see
 docs/http-api.md). A token is signed with HMAC-SHA256 and names one workspace (or
-"*" for all), read or write access, and an expiry; it cannot be revoked alone:
-changing the secret revokes every token.`,
+"*" for all), read or write access, an expiry and a random id. "token revoke" lists a
+token's id in the node's AUTH_REVOKED file; changing the secret revokes every token.`,
 		Subcommands: []*Command{
 			{
 				Name:  "create",
@@ -36,6 +38,19 @@ variable OCTOBASE_AUTH_SECRET, else the key file AUTH_KEY in --data (created, mo
 curl -H "Authorization: Bearer $(octobase token create --workspace notes --access read)" \
   http://127.0.0.1:3000/api/workspaces/notes/blocks`,
 				New: func() Runner { return &tokenCreateRunner{getenv: os.Getenv, now: time.Now} },
+			},
+			{
+				Name:  "revoke",
+				Args:  "TOKEN",
+				Short: "revoke a token: the node refuses it and closes what it opened",
+				Long: `Revoke checks TOKEN's signature with the node's secret (as create finds it) and
+appends its id and expiry to the file AUTH_REVOKED in --data. A node serving --data
+notices within a second: from then on it refuses the token (401, or close 4401 "token
+revoked") and closes the WebSocket connections and change streams opened with it. The
+line is ignored once the token would have expired anyway. Tokens issued before tokens
+had ids cannot be revoked one by one: change the secret.`,
+				Example: `octobase token revoke --data ./octobase-data "$TOKEN"`,
+				New:     func() Runner { return &tokenRevokeRunner{getenv: os.Getenv} },
 			},
 		},
 	}
@@ -108,4 +123,51 @@ func authSecret(flagValue string, getenv func(string) string, dataDir string) ([
 		return []byte(s), nil
 	}
 	return server.LoadOrCreateKey(filepath.Join(dataDir, server.KeyFile))
+}
+
+type tokenRevokeRunner struct {
+	data, secret string
+
+	fs     *flag.FlagSet
+	getenv func(string) string
+}
+
+func (r *tokenRevokeRunner) Flags(fs *flag.FlagSet) {
+	r.fs = fs
+	fs.StringVar(&r.data, "data", "./octobase-data", "the node's store `DIR`, which holds the key and revocation files (env "+envData+")")
+	fs.StringVar(&r.secret, "auth-secret", "", "the signing `SECRET` (env "+envAuthSecret+"; default: the key file in --data)")
+}
+
+func (r *tokenRevokeRunner) Run(_ context.Context, env *Env, args []string) error {
+	if len(args) != 1 {
+		return usagef("want exactly one TOKEN")
+	}
+	set := map[string]bool{}
+	r.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if v := r.getenv(envData); v != "" && !set["data"] {
+		r.data = v
+	}
+	secret, err := authSecret(r.secret, r.getenv, r.data)
+	if err != nil {
+		return err
+	}
+	a, err := server.NewAuth(secret, nil)
+	if err != nil {
+		return err
+	}
+	c, err := a.Verify(strings.TrimSpace(args[0]))
+	switch {
+	case errors.Is(err, server.ErrTokenExpired):
+		fmt.Fprintf(env.Stdout, "the token expired at %s: nothing to revoke\n", c.Expires.UTC().Format(time.RFC3339))
+		return nil
+	case err != nil:
+		return fmt.Errorf("not a token of this node (signed with another secret, or damaged): %w", err)
+	case c.ID == "":
+		return errors.New("this token has no id (issued before tokens had one): it can only be revoked by changing the secret")
+	}
+	if err := server.RevokeToken(filepath.Join(r.data, server.RevokedFile), c.ID, c.Expires); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(env.Stdout, "revoked token %s (%s access to %q, valid until %s)\n", c.ID, c.Access, c.Workspace, c.Expires.UTC().Format(time.RFC3339))
+	return err
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"octobase/server"
 )
@@ -60,6 +61,26 @@ func TestTokenCreateAndServe(t *testing.T) {
 	}
 	if got := getStatus(t, "http://"+addr+"/api/workspaces/other/blocks", read); got != 403 {
 		t.Errorf("other workspace = %d, want 403", got)
+	}
+
+	// token revoke: the running node refuses the token within its poll
+	// (a second); the other token still works.
+	rv := mustRun(t, nil, "token", "revoke", "--data", dir, read)
+	if !strings.HasPrefix(rv.stdout, "revoked token ") || !strings.Contains(rv.stdout, `read access to "notes"`) {
+		t.Fatalf("revoke printed %q", rv.stdout)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for getStatus(t, url, read) != 401 {
+		if time.Now().After(deadline) {
+			t.Fatal("the node still accepts a revoked token")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := getStatus(t, url, write); got != 200 {
+		t.Errorf("the other token after a revocation = %d", got)
+	}
+	if r := runCLI(t, nil, "token", "revoke", "--data", t.TempDir(), write); r.code != exitError || !strings.Contains(r.stderr, "not a token of this node") {
+		t.Errorf("revoking with another node's secret: exit %d, %s", r.code, r.stderr)
 	}
 }
 
