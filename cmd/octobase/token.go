@@ -88,16 +88,7 @@ func (r *tokenCreateRunner) Run(_ context.Context, env *Env, args []string) erro
 	if r.ttl <= 0 {
 		return usagef("--ttl must be positive")
 	}
-	set := map[string]bool{}
-	r.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if v := r.getenv(envData); v != "" && !set["data"] {
-		r.data = v
-	}
-	secret, err := authSecret(r.secret, r.getenv, r.data)
-	if err != nil {
-		return err
-	}
-	a, err := server.NewAuth(secret, nil)
+	a, err := nodeAuth(r.fs, r.getenv, &r.data, r.secret)
 	if err != nil {
 		return err
 	}
@@ -107,6 +98,21 @@ func (r *tokenCreateRunner) Run(_ context.Context, env *Env, args []string) erro
 	}
 	_, err = fmt.Fprintln(env.Stdout, tok)
 	return err
+}
+
+// nodeAuth returns the Auth of the node whose store is *data, which it
+// first sets from OCTOBASE_DATA unless --data was given.
+func nodeAuth(fs *flag.FlagSet, getenv func(string) string, data *string, secretFlag string) (*server.Auth, error) {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "data" })
+	if v := getenv(envData); v != "" && !given {
+		*data = v
+	}
+	secret, err := authSecret(secretFlag, getenv, *data)
+	if err != nil {
+		return nil, err
+	}
+	return server.NewAuth(secret, nil)
 }
 
 // authSecret returns the token secret: flag, else environment variable,
@@ -142,16 +148,7 @@ func (r *tokenRevokeRunner) Run(_ context.Context, env *Env, args []string) erro
 	if len(args) != 1 {
 		return usagef("want exactly one TOKEN")
 	}
-	set := map[string]bool{}
-	r.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if v := r.getenv(envData); v != "" && !set["data"] {
-		r.data = v
-	}
-	secret, err := authSecret(r.secret, r.getenv, r.data)
-	if err != nil {
-		return err
-	}
-	a, err := server.NewAuth(secret, nil)
+	a, err := nodeAuth(r.fs, r.getenv, &r.data, r.secret)
 	if err != nil {
 		return err
 	}
