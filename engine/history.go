@@ -53,24 +53,34 @@ func reconstructible(l *oplog.Log, lsn oplog.LSN) error {
 // it. With keepReader, the reader is left positioned after upTo and
 // returned for the caller to continue.
 func scratchAt(l *oplog.Log, upTo oplog.LSN, keepReader bool) (*crdt.Doc, *oplog.Reader, error) {
+	doc, r, _, err := scratchFrom(l, upTo, keepReader, true)
+	return doc, r, err
+}
+
+// scratchFrom is scratchAt that starts from the first record when
+// snapshots is false, and also returns where it started: the snapshot's
+// LSN, or 0.
+func scratchFrom(l *oplog.Log, upTo oplog.LSN, keepReader, snapshots bool) (*crdt.Doc, *oplog.Reader, oplog.LSN, error) {
 	doc := crdt.MustNewDoc(crdt.Options{ClientID: scratchClientID, NewClientID: keepClientID})
 	var base oplog.LSN
-	snap, err := l.SnapshotAtOrBefore(upTo)
-	switch {
-	case err == nil:
-		if err := doc.ApplyUpdate(snap.Data, nil); err != nil {
-			return nil, nil, fmt.Errorf("%w: snapshot at LSN %d: %w", ErrBadState, snap.LSN, err)
+	if snapshots {
+		snap, err := l.SnapshotAtOrBefore(upTo)
+		switch {
+		case err == nil:
+			if err := doc.ApplyUpdate(snap.Data, nil); err != nil {
+				return nil, nil, 0, fmt.Errorf("%w: snapshot at LSN %d: %w", ErrBadState, snap.LSN, err)
+			}
+			base = snap.LSN
+		case !errors.Is(err, oplog.ErrNoSnapshot):
+			return nil, nil, 0, err
 		}
-		base = snap.LSN
-	case !errors.Is(err, oplog.ErrNoSnapshot):
-		return nil, nil, err
 	}
 	if base == upTo && !keepReader {
-		return doc, nil, nil
+		return doc, nil, base, nil
 	}
 	r, err := l.NewReader(base + 1)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	for lsn := base + 1; lsn <= upTo; lsn++ {
 		rec, err := r.Next()
@@ -87,14 +97,14 @@ func scratchAt(l *oplog.Log, upTo oplog.LSN, keepReader bool) (*crdt.Doc, *oplog
 		}
 		if err != nil {
 			r.Close()
-			return nil, nil, err
+			return nil, nil, 0, err
 		}
 	}
 	if !keepReader {
 		r.Close()
 		r = nil
 	}
-	return doc, r, nil
+	return doc, r, base, nil
 }
 
 // history re-derives the changes of records from..to (inclusive) by

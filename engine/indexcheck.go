@@ -2,13 +2,10 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"slices"
 
-	"octobase/engine/crdt"
 	"octobase/index"
 	"octobase/oplog"
 )
@@ -71,7 +68,7 @@ func (w *Workspace) CheckIndex(ctx context.Context) (IndexCheck, error) {
 		st.views.mu.RUnlock()
 		res = IndexCheck{LSN: lsn}
 
-		rebuilt, base, err := rebuildIndexes(ctx, l, lsn)
+		rebuilt, base, err := rebuildIndexes(l, lsn)
 		if err != nil {
 			return err
 		}
@@ -102,7 +99,7 @@ func (w *Workspace) CheckIndex(ctx context.Context) (IndexCheck, error) {
 			files[space] = ix.Snapshot()
 		}
 		if fileLSN != lsn {
-			if rebuilt, _, err = rebuildIndexes(ctx, l, fileLSN); err != nil {
+			if rebuilt, _, err = rebuildIndexes(l, fileLSN); err != nil {
 				return err
 			}
 		}
@@ -119,48 +116,10 @@ func (w *Workspace) CheckIndex(ctx context.Context) (IndexCheck, error) {
 // of lsn: the document is replayed from the first record when the log
 // still has it (base 0), else from the newest snapshot at or before lsn
 // (base: its LSN).
-func rebuildIndexes(ctx context.Context, l *oplog.Log, lsn oplog.LSN) (map[string]*index.Snapshot, oplog.LSN, error) {
-	var doc *crdt.Doc
-	var base oplog.LSN
-	if l.FirstLSN() <= 1 {
-		doc = crdt.MustNewDoc(crdt.Options{ClientID: scratchClientID, NewClientID: keepClientID})
-		if lsn > 0 {
-			r, err := l.NewReader(1)
-			if err != nil {
-				return nil, 0, err
-			}
-			defer r.Close()
-			for want := oplog.LSN(1); want <= lsn; want++ {
-				if want%1024 == 0 {
-					if err := ctx.Err(); err != nil {
-						return nil, 0, err
-					}
-				}
-				rec, err := r.Next()
-				if err == io.EOF {
-					return nil, 0, fmt.Errorf("engine: the log ends before LSN %d", want)
-				}
-				if err != nil {
-					return nil, 0, err
-				}
-				if rec.LSN != want {
-					return nil, 0, fmt.Errorf("%w: record %d where %d was expected", ErrBadState, rec.LSN, want)
-				}
-				if err := doc.ApplyUpdate(rec.Data, rec.Origin); err != nil {
-					return nil, 0, fmt.Errorf("%w: record %d: %w", ErrBadState, want, err)
-				}
-			}
-		}
-	} else {
-		var err error
-		if doc, _, err = scratchAt(l, lsn, false); err != nil {
-			return nil, 0, err
-		}
-		snap, err := l.SnapshotAtOrBefore(lsn)
-		if err != nil && !errors.Is(err, oplog.ErrNoSnapshot) {
-			return nil, 0, err
-		}
-		base = snap.LSN
+func rebuildIndexes(l *oplog.Log, lsn oplog.LSN) (map[string]*index.Snapshot, oplog.LSN, error) {
+	doc, _, base, err := scratchFrom(l, lsn, false, l.FirstLSN() > 1)
+	if err != nil {
+		return nil, 0, err
 	}
 	tr := newTracker(doc)
 	tr.checkRoots()

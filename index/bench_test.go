@@ -298,62 +298,48 @@ func BenchmarkApply(b *testing.B) {
 	w := benchWorkspace(b)
 	ix := w.ix
 	rng := rand.New(rand.NewPCG(9, 9))
+	kinds := []struct {
+		name   string
+		change func() BlockChange
+	}{
+		{"Insert", func() BlockChange {
+			w.nextID++
+			return BlockChange{ID: fmt.Sprintf("new-%d", w.nextID), Flavour: "affine:paragraph",
+				Creator: w.creators[rng.IntN(100)], Parent: w.notes[rng.IntN(len(w.notes))],
+				Created: w.lastCreated, Updated: w.lastCreated}
+		}},
+		{"TouchUpdated", func() BlockChange {
+			// The common edit: a block's updated time moves to a new hour.
+			c := &w.sample[rng.IntN(len(w.sample))]
+			c.Updated = w.lastCreated + rng.Int64N(1000)*hourMs
+			return *c
+		}},
+		{"Retype", func() BlockChange {
+			// Flavour changes touch the largest postings.
+			c := &w.sample[rng.IntN(len(w.sample))]
+			c.Flavour = benchFlavours[rng.IntN(2)].name
+			return *c
+		}},
+	}
 	for _, mode := range []string{"read", "noread"} {
 		for _, size := range []int{1, 100} {
-			b.Run(fmt.Sprintf("Insert/batch=%d/%s", size, mode), func(b *testing.B) {
-				batch := make([]BlockChange, size)
-				for b.Loop() {
-					for i := range batch {
-						w.nextID++
-						batch[i] = BlockChange{ID: fmt.Sprintf("new-%d", w.nextID), Flavour: "affine:paragraph",
-							Creator: w.creators[rng.IntN(100)], Parent: w.notes[rng.IntN(len(w.notes))],
-							Created: w.lastCreated, Updated: w.lastCreated}
+			for _, k := range kinds {
+				b.Run(fmt.Sprintf("%s/batch=%d/%s", k.name, size, mode), func(b *testing.B) {
+					batch := make([]BlockChange, size)
+					for b.Loop() {
+						for i := range batch {
+							batch[i] = k.change()
+						}
+						if err := ix.Apply(batch); err != nil {
+							b.Fatal(err)
+						}
+						if mode == "read" {
+							ix.Snapshot()
+						}
 					}
-					if err := ix.Apply(batch); err != nil {
-						b.Fatal(err)
-					}
-					if mode == "read" {
-						ix.Snapshot()
-					}
-				}
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*size), "ns/change")
-			})
-			b.Run(fmt.Sprintf("TouchUpdated/batch=%d/%s", size, mode), func(b *testing.B) {
-				// The common edit: a block's updated time moves to a new hour.
-				batch := make([]BlockChange, size)
-				for b.Loop() {
-					for i := range batch {
-						c := &w.sample[rng.IntN(len(w.sample))]
-						c.Updated = w.lastCreated + rng.Int64N(1000)*hourMs
-						batch[i] = *c
-					}
-					if err := ix.Apply(batch); err != nil {
-						b.Fatal(err)
-					}
-					if mode == "read" {
-						ix.Snapshot()
-					}
-				}
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*size), "ns/change")
-			})
-			b.Run(fmt.Sprintf("Retype/batch=%d/%s", size, mode), func(b *testing.B) {
-				// Flavour changes touch the largest postings.
-				batch := make([]BlockChange, size)
-				for b.Loop() {
-					for i := range batch {
-						c := &w.sample[rng.IntN(len(w.sample))]
-						c.Flavour = benchFlavours[rng.IntN(2)].name
-						batch[i] = *c
-					}
-					if err := ix.Apply(batch); err != nil {
-						b.Fatal(err)
-					}
-					if mode == "read" {
-						ix.Snapshot()
-					}
-				}
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*size), "ns/change")
-			})
+					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*size), "ns/change")
+				})
+			}
 		}
 	}
 }

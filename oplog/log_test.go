@@ -327,3 +327,16 @@ func TestLargeRecordsGetOwnFrames(t *testing.T) {
 		t.Fatalf("verify %+v %v", rep, err)
 	}
 }
+
+func TestParseDurability(t *testing.T) {
+	for _, d := range []Durability{SyncAlways, SyncInterval, SyncNone} {
+		if got, err := ParseDurability(d.String()); err != nil || got != d {
+			t.Errorf("ParseDurability(%q) = %v, %v", d.String(), got, err)
+		}
+	}
+	for _, s := range []string{"", "sometimes", "Always"} {
+		if _, err := ParseDurability(s); err == nil || !strings.Contains(err.Error(), "always, interval or none") {
+			t.Errorf("ParseDurability(%q): %v", s, err)
+		}
+	}
+}

@@ -37,6 +37,16 @@ func (d Durability) String() string {
 	return fmt.Sprintf("Durability(%d)", d)
 }
 
+// ParseDurability parses "always", "interval" or "none" (String's output).
+func ParseDurability(s string) (Durability, error) {
+	for _, d := range []Durability{SyncAlways, SyncInterval, SyncNone} {
+		if s == d.String() {
+			return d, nil
+		}
+	}
+	return 0, fmt.Errorf("durability %q is not always, interval or none", s)
+}
+
 // Compression selects how frames are compressed. It affects only new
 // frames: a log may mix codecs, and every build reads all of them.
 type Compression uint8

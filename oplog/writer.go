@@ -486,11 +486,13 @@ func (l *Log) writeOut(p []byte, last LSN, maxTime int64) error {
 // syncActive fsyncs the active segment.
 func (l *Log) syncActive() error {
 	start := time.Now()
-	sync := l.w.f.Sync
+	var err error
 	if l.opts.Syncer != nil {
-		sync = func() error { return l.opts.Syncer.Sync(l.w.f) }
+		err = l.opts.Syncer.Sync(l.w.f)
+	} else {
+		err = l.w.f.Sync()
 	}
-	if err := sync(); err != nil {
+	if err != nil {
 		return fmt.Errorf("oplog: fsync %s: %w", segmentName(l.w.first), err)
 	}
 	now := time.Now()

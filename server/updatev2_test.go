@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -13,23 +11,12 @@ import (
 	"octobase/internal/jstest"
 )
 
-// httpDo sends a request with body and returns the status and body.
+// httpDo sends a request with a binary body (do, without a token) and
+// returns the status and body.
 func httpDo(t *testing.T, method, url string, body []byte) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, b
+	r := do(t, method, url, "", body)
+	return r.status, r.body
 }
 
 // TestHTTPUpdateV2: ?format=v2 posts and reads yjs v2 updates; the state

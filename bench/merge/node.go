@@ -13,10 +13,9 @@ import (
 	"strings"
 	"sync"
 	"time"
-)
 
-// EnvNode names the node binary to use instead of the one in PATH.
-const EnvNode = "OCTOBASE_NODE"
+	"octobase/internal/nodejs"
+)
 
 // script is the Node.js side of the suite, relative to the repository root.
 const script = "bench/js/bench.cjs"
@@ -28,11 +27,7 @@ var nodeArgs = []string{"--expose-gc", "--max-old-space-size=8192"}
 // findNode returns the node binary for impl (an npm package name), or a
 // reason why impl cannot run, phrased as a table cell.
 func findNode(root, impl string) (node, na string) {
-	node = os.Getenv(EnvNode)
-	if node == "" {
-		node = "node"
-	}
-	node, err := exec.LookPath(node)
+	node, err := nodejs.Binary()
 	if err != nil {
 		return "", "n/a (node missing)"
 	}

@@ -1,6 +1,7 @@
 package serverbench
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -10,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+
+	"octobase/internal/nodejs"
 )
 
 // The reference server: every cell can be run a second time against the
@@ -42,17 +45,13 @@ type reference struct {
 	nodeVersion string
 }
 
-// findReference locates Node.js (OCTOBASE_NODE, else node in PATH) and a
+// findReference locates Node.js (nodejs.Binary) and a
 // node_modules directory with @y/websocket-server: dir if given, else the
 // nearest at or above the working directory or the executable's directory.
 func findReference(dir string) (*reference, error) {
-	node := os.Getenv("OCTOBASE_NODE")
-	if node == "" {
-		p, err := exec.LookPath("node")
-		if err != nil {
-			return nil, errors.New("Node.js (node) is not in PATH; set OCTOBASE_NODE to its binary")
-		}
-		node = p
+	node, err := nodejs.Binary()
+	if err != nil {
+		return nil, err
 	}
 	var candidates []string
 	if dir != "" {
@@ -89,19 +88,12 @@ func findReference(dir string) (*reference, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s --version: %w", node, err)
 		}
-		return &reference{node: node, nodeModules: nm, version: pkg.Version, nodeVersion: string(trimNL(out))}, nil
+		return &reference{node: node, nodeModules: nm, version: pkg.Version, nodeVersion: string(bytes.TrimSpace(out))}, nil
 	}
 	if dir != "" {
 		return nil, fmt.Errorf("%s has no @y/websocket-server (npm ci in the repository installs it)", dir)
 	}
 	return nil, errors.New("no node_modules with @y/websocket-server at or above the working directory or the executable (run make deps in the repository, or pass its node_modules)")
-}
-
-func trimNL(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 func (r *reference) String() string {

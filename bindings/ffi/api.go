@@ -50,15 +50,12 @@ func (a *API) OpenStore(dir, optsJSON string) (Handle, error) {
 		}
 	}
 	eo := &engine.Options{}
-	switch o.Durability {
-	case "", "always":
-		eo.Durability = oplog.SyncAlways
-	case "interval":
-		eo.Durability = oplog.SyncInterval
-	case "none":
-		eo.Durability = oplog.SyncNone
-	default:
-		return 0, errorf(CodeInvalidArg, "store options: durability %q is not always, interval or none", o.Durability)
+	if o.Durability != "" {
+		d, err := oplog.ParseDurability(o.Durability)
+		if err != nil {
+			return 0, errorf(CodeInvalidArg, "store options: %v", err)
+		}
+		eo.Durability = d
 	}
 	if o.ClientID != 0 {
 		if o.ClientID >= 1<<53 {

@@ -231,22 +231,17 @@ func (r *benchServerRunner) Run(ctx context.Context, env *Env, args []string) er
 		}
 		r.opts.Scenarios = append(r.opts.Scenarios, s)
 	}
-	switch r.durability {
-	case "always":
-		r.opts.Durability = oplog.SyncAlways
-	case "interval":
-		r.opts.Durability = oplog.SyncInterval
-	case "none":
-		r.opts.Durability = oplog.SyncNone
-	default:
-		return usagef("-durability: %q is not always, interval or none", r.durability)
+	d, err := oplog.ParseDurability(r.durability)
+	if err != nil {
+		return usagef("-durability: %v", err)
 	}
+	r.opts.Durability = d
 	if r.opts.Writers < 1 || r.opts.RoomWriters < 1 || r.opts.Workspaces < 0 || r.opts.Window < 1 || r.opts.Rate < 0 || r.opts.Duration <= 0 {
 		return usagef("-writers, -room-writers, -window and -duration must be positive, -workspaces and -rate ≥ 0")
 	}
 	r.opts.ChildArgs = []string{"bench", "server"}
 	r.opts.Progress = env.Stderr
-	_, err := serverbench.Run(ctx, r.opts, env.Stdout)
+	_, err = serverbench.Run(ctx, r.opts, env.Stdout)
 	return err
 }
 
@@ -276,20 +271,15 @@ func (r *benchReplRunner) Run(ctx context.Context, env *Env, args []string) erro
 		}
 		r.opts.Sizes = append(r.opts.Sizes, n)
 	}
-	switch r.durability {
-	case "always":
-		r.opts.Durability = oplog.SyncAlways
-	case "interval":
-		r.opts.Durability = oplog.SyncInterval
-	case "none":
-		r.opts.Durability = oplog.SyncNone
-	default:
-		return usagef("-durability: %q is not always, interval or none", r.durability)
+	d, err := oplog.ParseDurability(r.durability)
+	if err != nil {
+		return usagef("-durability: %v", err)
 	}
+	r.opts.Durability = d
 	if r.opts.Updates < 1 || r.opts.Raw < 1 || r.opts.Latency < 1 {
 		return usagef("-updates, -raw and -latency must be positive")
 	}
 	r.opts.Progress = env.Stderr
-	_, err := replbench.Run(ctx, r.opts, env.Stdout)
+	_, err = replbench.Run(ctx, r.opts, env.Stdout)
 	return err
 }

@@ -26,7 +26,7 @@
 // console.log and console.info are redirected to stderr, so debug printing
 // never corrupts the JSON on stdout; stderr is shown when a test fails.
 //
-// Node is the `node` in PATH, or the binary named by OCTOBASE_NODE. When
+// Node is nodejs.Binary: the `node` in PATH, or the binary named by OCTOBASE_NODE. When
 // Node or node_modules is missing, tests skip, except when the environment
 // says they must run (OCTOBASE_REQUIRE_NODE=1, set by `make test`, or
 // CI=true): then they fail.
@@ -59,6 +59,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"octobase/internal/nodejs"
 )
 
 // EnvRequireNode is the environment variable that turns a missing Node.js or
@@ -141,13 +143,10 @@ func lookup() (env, error) {
 			envErr = err
 			return
 		}
-		node := os.Getenv("OCTOBASE_NODE")
-		if node == "" {
-			node, err = exec.LookPath("node")
-			if err != nil {
-				envErr = errors.New("jstest: Node.js (`node`) not found in PATH; install Node.js 18 or newer")
-				return
-			}
+		node, err := nodejs.Binary()
+		if err != nil {
+			envErr = fmt.Errorf("jstest: %w", err)
+			return
 		}
 		yjs := filepath.Join(root, "node_modules", "yjs", "package.json")
 		if _, err := os.Stat(yjs); err != nil {
