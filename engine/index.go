@@ -21,7 +21,13 @@ import (
 //
 //   - views.apply turns every block a delta changed (its block op, or its
 //     space:updated entry) into an index.BlockChange of its new state,
-//     sorted by block id, and queues it for the space's index. The queue
+//     sorted by block id, and queues it for the space's index. It skips a
+//     block whose indexed fields did not change (a prop or its children
+//     changed; its updated time stayed in the same hour), and tells the
+//     index which fields it knows unchanged (index.BlockChange.Same,
+//     computed by indexSame from the block's old and new views), so that
+//     the index need not compare them: on a large index each comparison
+//     is a few cache misses, the bulk of its upkeep. The queue
 //     is applied as one batch when the index is read (ReadView.Index), or
 //     by the writer once it holds indexFlushAt changes: the copy-on-write
 //     cost of a batch (a container copy per large posting it touches) is
@@ -39,10 +45,38 @@ import (
 // which the index cannot hold) has no index: ReadView.Index returns nil
 // and queries scan.
 
-// indexKey names a block whose index entry must be recomputed.
+// indexKey names a block whose index entry must be recomputed, and the
+// fields of it known not to have changed (index.BlockChange.Same).
 type indexKey struct {
 	space string
 	id    BlockID
+	same  index.Fields
+}
+
+// indexSame returns the index fields that b, the new state of a block,
+// shares with old, its state before (nil: none).
+//
+// Every change of a block's index fields is queued for its index, so the
+// previous change the index received for the block is old's: which is
+// what index.BlockChange.Same promises about.
+func indexSame(old, b *block) index.Fields {
+	if old == nil || b == nil {
+		return 0
+	}
+	var same index.Fields
+	if old.flavour == b.flavour {
+		same |= index.SameFlavour
+	}
+	if old.creator == b.creator {
+		same |= index.SameCreator
+	}
+	if old.parent == b.parent {
+		same |= index.SameParent
+	}
+	if slices.Equal(old.links, b.links) {
+		same |= index.SameLinks
+	}
+	return same
 }
 
 // indexFlushAt is the queue length at which a write applies the pending
@@ -66,7 +100,18 @@ func (v *views) applyIndex(keys []indexKey) {
 		}
 		return strings.Compare(string(a.id), string(b.id))
 	})
-	keys = slices.Compact(keys)
+	// One change per block, promising what every queued reason for it
+	// leaves unchanged.
+	n := 0
+	for i, k := range keys {
+		if i > 0 && k.space == keys[n-1].space && k.id == keys[n-1].id {
+			keys[n-1].same &= k.same
+			continue
+		}
+		keys[n] = k
+		n++
+	}
+	keys = keys[:n]
 	for _, k := range keys {
 		sv := v.spaces[k.space]
 		if sv.ix == nil || sv.ixErr != nil {
@@ -77,7 +122,9 @@ func (v *views) applyIndex(keys []indexKey) {
 			sv.pending = nil
 			continue
 		}
-		sv.pending = append(sv.pending, v.indexChange(sv, k.id))
+		c := v.indexChange(sv, k.id)
+		c.Same = k.same
+		sv.pending = append(sv.pending, c)
 		if len(sv.pending) >= indexFlushAt {
 			sv.ixMu.Lock()
 			v.flushIndexLocked(sv)

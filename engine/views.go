@@ -224,11 +224,14 @@ func makeDelta(tr *tracker, v *views, t *touches, lsn oplog.LSN, ahead map[touch
 func (v *views) apply(d *delta) {
 	var reindex []indexKey
 	for _, op := range d.blocks {
-		if !v.skipIndex {
-			reindex = append(reindex, indexKey{op.space, op.id})
-		}
 		sv := v.space(op.space)
-		if old := sv.blocks[op.id]; old != nil {
+		old := sv.blocks[op.id]
+		if !v.skipIndex {
+			if same := indexSame(old, op.b); same != index.SameAll || old.created != op.b.created {
+				reindex = append(reindex, indexKey{op.space, op.id, same})
+			} // else: nothing the index holds changed (props, children)
+		}
+		if old != nil {
 			for _, t := range old.links {
 				if src := sv.backlinks[t]; src != nil {
 					delete(src, op.id)
@@ -253,14 +256,32 @@ func (v *views) apply(d *delta) {
 		}
 	}
 	for _, op := range d.updated {
+		was, had := v.updated[op.id]
 		if op.del {
 			delete(v.updated, op.id)
 		} else {
 			v.updated[op.id] = op.ms
 		}
+		if v.skipIndex {
+			continue
+		}
 		for id, sv := range v.spaces {
-			if !v.skipIndex && sv.blocks[op.id] != nil {
-				reindex = append(reindex, indexKey{id, op.id})
+			b := sv.blocks[op.id]
+			if b == nil {
+				continue
+			}
+			// The index holds the updated hour (the created time when
+			// there is no entry); within the hour only the block's own
+			// changes, queued above, matter.
+			from, to := b.created, b.created
+			if had {
+				from = was
+			}
+			if !op.del {
+				to = op.ms
+			}
+			if !index.SameHour(from, to) {
+				reindex = append(reindex, indexKey{id, op.id, index.SameAll})
 			}
 		}
 	}

@@ -360,3 +360,41 @@ func TestCompareLive(t *testing.T) {
 		t.Errorf("a live block missing: %v", err)
 	}
 }
+
+// A broken BlockChange.Same promise is caught by invariants builds.
+func TestBrokenPromise(t *testing.T) {
+	if !invariantsOn {
+		t.Skip("promises are checked only with the invariants tag or -race")
+	}
+	for _, tc := range []struct {
+		name string
+		c    BlockChange
+	}{
+		{"flavour", BlockChange{ID: "a", Flavour: "q", Creator: "u", Parent: "p", Links: []string{"x"}, Same: SameFlavour}},
+		{"creator", BlockChange{ID: "a", Flavour: "f", Creator: "v", Parent: "p", Links: []string{"x"}, Same: SameCreator}},
+		{"parent", BlockChange{ID: "a", Flavour: "f", Creator: "u", Parent: "", Links: []string{"x"}, Same: SameParent}},
+		{"links", BlockChange{ID: "a", Flavour: "f", Creator: "u", Parent: "p", Links: []string{"x", "y"}, Same: SameLinks}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ix := New()
+			if err := ix.Apply([]BlockChange{{ID: "a", Flavour: "f", Creator: "u", Parent: "p", Links: []string{"x", ""}}}); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				msg, _ := recover().(string)
+				if !strings.Contains(msg, "promises the same "+tc.name) {
+					t.Fatalf("recovered %q, want a broken promise of the %s", msg, tc.name)
+				}
+			}()
+			ix.Apply([]BlockChange{tc.c})
+		})
+	}
+	// A kept promise passes, and is ignored for a row that is not live.
+	ix := New()
+	mustApply(t, ix, 1, []BlockChange{{ID: "a", Flavour: "f", Parent: "p", Links: []string{"x", "x"}}})
+	mustApply(t, ix, 2, []BlockChange{{ID: "a", Flavour: "f", Parent: "p", Links: []string{"x"}, Same: SameAll, Updated: t0}})
+	mustApply(t, ix, 3, []BlockChange{{ID: "p", Flavour: "g", Same: SameAll}})
+	if got := ix.Snapshot().ByFlavour("g").GetCardinality(); got != 1 {
+		t.Fatalf("flavour g has %d rows", got)
+	}
+}

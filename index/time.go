@@ -20,6 +20,11 @@ const (
 	lastDay  = lastHour / 24                        // 3_652_424
 )
 
+// SameHour reports whether times a and b (ms since the Unix epoch) fall in
+// the same hour bucket: a change of a block's updated time from a to b
+// changes nothing in the index, so its owner need not send it.
+func SameHour(a, b int64) bool { return hourOf(a) == hourOf(b) }
+
 // hourOf returns the hour bucket of t.
 func hourOf(t int64) uint32 {
 	switch {
