@@ -51,16 +51,21 @@ func reconstructible(l *oplog.Log, lsn oplog.LSN) error {
 // scratchAt returns a new document holding the state as of LSN upTo,
 // rebuilt from the newest snapshot at or before upTo and the records after
 // it. With keepReader, the reader is left positioned after upTo and
-// returned for the caller to continue.
-func scratchAt(l *oplog.Log, upTo oplog.LSN, keepReader bool) (*crdt.Doc, *oplog.Reader, error) {
-	doc, r, _, err := scratchFrom(l, upTo, keepReader, true)
+// returned for the caller to continue. It stops with ctx's error if ctx
+// ends during the replay (checked every scratchCheck records).
+func scratchAt(ctx context.Context, l *oplog.Log, upTo oplog.LSN, keepReader bool) (*crdt.Doc, *oplog.Reader, error) {
+	doc, r, _, err := scratchFrom(ctx, l, upTo, keepReader, true)
 	return doc, r, err
 }
+
+// scratchCheck is how many records a scratch replay applies between two
+// looks at its context.
+const scratchCheck = 1024
 
 // scratchFrom is scratchAt that starts from the first record when
 // snapshots is false, and also returns where it started: the snapshot's
 // LSN, or 0.
-func scratchFrom(l *oplog.Log, upTo oplog.LSN, keepReader, snapshots bool) (*crdt.Doc, *oplog.Reader, oplog.LSN, error) {
+func scratchFrom(ctx context.Context, l *oplog.Log, upTo oplog.LSN, keepReader, snapshots bool) (*crdt.Doc, *oplog.Reader, oplog.LSN, error) {
 	doc := crdt.MustNewDoc(crdt.Options{ClientID: scratchClientID, NewClientID: keepClientID})
 	var base oplog.LSN
 	if snapshots {
@@ -95,6 +100,9 @@ func scratchFrom(l *oplog.Log, upTo oplog.LSN, keepReader, snapshots bool) (*crd
 				err = fmt.Errorf("%w: record %d: %w", ErrBadState, lsn, err)
 			}
 		}
+		if err == nil && (lsn-base)%scratchCheck == 0 {
+			err = ctx.Err()
+		}
 		if err != nil {
 			r.Close()
 			return nil, nil, 0, err
@@ -118,7 +126,7 @@ func (w *Workspace) history(ctx context.Context, from, to oplog.LSN, send func(C
 		if err != nil {
 			return err
 		}
-		doc, r, err := scratchAt(l, next-1, true)
+		doc, r, err := scratchAt(ctx, l, next-1, true)
 		if err != nil {
 			return err
 		}
@@ -185,7 +193,7 @@ func (w *Workspace) ReadAt(ctx context.Context, lsn oplog.LSN) (*ReadView, error
 				return nil
 			}
 		}
-		doc, _, err := scratchAt(l, lsn, false)
+		doc, _, err := scratchAt(ctx, l, lsn, false)
 		if err != nil {
 			return err
 		}

@@ -68,7 +68,7 @@ func (w *Workspace) CheckIndex(ctx context.Context) (IndexCheck, error) {
 		st.views.mu.RUnlock()
 		res = IndexCheck{LSN: lsn}
 
-		rebuilt, base, err := rebuildIndexes(l, lsn)
+		rebuilt, base, err := rebuildIndexes(ctx, l, lsn)
 		if err != nil {
 			return err
 		}
@@ -99,7 +99,7 @@ func (w *Workspace) CheckIndex(ctx context.Context) (IndexCheck, error) {
 			files[space] = ix.Snapshot()
 		}
 		if fileLSN != lsn {
-			if rebuilt, _, err = rebuildIndexes(l, fileLSN); err != nil {
+			if rebuilt, _, err = rebuildIndexes(ctx, l, fileLSN); err != nil {
 				return err
 			}
 		}
@@ -116,8 +116,8 @@ func (w *Workspace) CheckIndex(ctx context.Context) (IndexCheck, error) {
 // of lsn: the document is replayed from the first record when the log
 // still has it (base 0), else from the newest snapshot at or before lsn
 // (base: its LSN).
-func rebuildIndexes(l *oplog.Log, lsn oplog.LSN) (map[string]*index.Snapshot, oplog.LSN, error) {
-	doc, _, base, err := scratchFrom(l, lsn, false, l.FirstLSN() > 1)
+func rebuildIndexes(ctx context.Context, l *oplog.Log, lsn oplog.LSN) (map[string]*index.Snapshot, oplog.LSN, error) {
+	doc, _, base, err := scratchFrom(ctx, l, lsn, false, l.FirstLSN() > 1)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -108,5 +109,39 @@ func TestCheckIndexFile(t *testing.T) {
 	_, err = w.CheckIndex(bg)
 	if !errors.Is(err, index.ErrMismatch) || !strings.Contains(err.Error(), "persisted") {
 		t.Fatalf("damaged index file: %v", err)
+	}
+}
+
+// A replay from the log (CheckIndex, ReadAt, history) stops when its
+// context ends, every scratchCheck records, instead of finishing first.
+func TestScratchReplayCancelled(t *testing.T) {
+	s := openStore(t, testOptions(nil))
+	w := workspace(t, s, "ws")
+	for i := range scratchCheck + 10 {
+		transact(t, w, func(b *Blocks) error {
+			_, err := b.Create(NewBlock{ID: BlockID(fmt.Sprint("b", i)), Flavour: "affine:paragraph"})
+			return err
+		})
+	}
+	l, last, _, err := w.openLog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(bg)
+	cancel()
+	if _, _, _, err := scratchFrom(ctx, l, last, false, false); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled replay: %v", err)
+	}
+	doc, _, _, err := scratchFrom(bg, l, last, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := newTracker(doc)
+	tr.checkRoots()
+	if n := len(buildViews(tr, last).spaces[DefaultSpace].blocks); n != scratchCheck+10 {
+		t.Fatalf("replayed %d blocks", n)
+	}
+	if _, err := w.CheckIndex(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("CheckIndex with an ended context: %v", err)
 	}
 }

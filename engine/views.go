@@ -463,7 +463,7 @@ func (w *Workspace) OpenReplica(ctx context.Context, lsn oplog.LSN) (*Replica, e
 		if err := reconstructible(l, lsn); err != nil {
 			return fmt.Errorf("engine: replica at %d: %w", lsn, err)
 		}
-		doc, _, err := scratchAt(l, lsn, false)
+		doc, _, err := scratchAt(ctx, l, lsn, false)
 		if err != nil {
 			return err
 		}

@@ -21,8 +21,10 @@ import (
 // changes (checked every Options.RevokedPoll): from then on the token is
 // refused like an expired one, and the WebSocket connections and SSE
 // streams opened with it are closed (4401 "token revoked"; an error
-// event). Lines of tokens past their expiry are ignored, and dropped when
-// the file is rewritten.
+// event). Lines of tokens past their expiry are ignored when the file is
+// read. The file is only ever appended to (by concurrent revokers, safely:
+// one line per append), never rewritten, so it keeps expired lines: about
+// 30 bytes per revoked token.
 
 // RevokedFile is the name of the revocation list cmd/octobase keeps in its
 // data directory, beside KeyFile.
