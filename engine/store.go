@@ -64,6 +64,10 @@ type StoreStats struct {
 	// of shared fsyncs and the log fsyncs they served (SyncedLogs /
 	// SyncRounds: logs per round); zero without it.
 	SyncRounds, SyncedLogs int64
+	// LogSyncs is how many times the open workspaces' op-logs made their
+	// segment files durable (oplog.Stats.Syncs): each an fsync, or with
+	// GroupSync a wait for a shared round.
+	LogSyncs int64
 }
 
 // Stats returns the store's counters.
@@ -77,8 +81,10 @@ func (s *Store) Stats() StoreStats {
 	s.mu.Lock()
 	for _, w := range s.mu.ws {
 		if live := w.live.Load(); live != nil {
+			ls := live.log.Stats()
 			st.OpenWorkspaces++
-			st.OpenLogBytes += live.log.Stats().SegmentBytes
+			st.OpenLogBytes += ls.SegmentBytes
+			st.LogSyncs += ls.Syncs
 		}
 	}
 	s.mu.Unlock()

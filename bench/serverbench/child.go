@@ -41,6 +41,9 @@ type serverStats struct {
 	RSS        int64         `json:"rss"`        // VmRSS, bytes (0: unknown)
 	GoMem      int64         `json:"go_mem"`     // heap in use + goroutine stacks, after a GC
 	Goroutines int           `json:"goroutines"` // runtime.NumGoroutine
+	// Fsyncs is how many fsync-like system calls the store made: its
+	// op-logs' fsyncs, or with shared fsyncs the rounds (one syncfs each).
+	Fsyncs int64 `json:"fsyncs"`
 }
 
 // ServeChild serves the benchmark's server when this process was started by
@@ -117,7 +120,7 @@ loop:
 			cmd, arg, _ := strings.Cut(line, " ")
 			switch cmd {
 			case "stats":
-				b, _ := json.Marshal(sampleSelf())
+				b, _ := json.Marshal(sampleSelf(store))
 				bw.Write(append(b, '\n'))
 			case "profile":
 				if prof == nil {
@@ -164,7 +167,7 @@ loop:
 }
 
 // sampleSelf measures this process after a GC.
-func sampleSelf() serverStats {
+func sampleSelf(store *engine.Store) serverStats {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -173,6 +176,11 @@ func sampleSelf() serverStats {
 		RSS:        selfRSS(),
 		GoMem:      int64(ms.HeapInuse + ms.StackInuse),
 		Goroutines: runtime.NumGoroutine(),
+	}
+	if ss := store.Stats(); ss.SyncRounds > 0 {
+		st.Fsyncs = ss.SyncRounds
+	} else {
+		st.Fsyncs = ss.LogSyncs
 	}
 	return st
 }

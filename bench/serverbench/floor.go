@@ -3,6 +3,7 @@ package serverbench
 import (
 	"errors"
 	"net"
+	"os"
 	"runtime"
 	"sync"
 	"time"
@@ -90,4 +91,56 @@ func WriteFloor(conns, msgs, size int) (time.Duration, error) {
 		return 0, errors.New("serverbench: no thread CPU time measured")
 	}
 	return cpu / time.Duration(msgs), nil
+}
+
+// FsyncFloor measures, on this machine, the CPU time of making a small
+// append durable: n times, a size-byte write to a new file in dir followed
+// by its fsync, timed as the thread's own CPU (getrusage(RUSAGE_THREAD),
+// the kernel's work for the flush included, the Go scheduler's around the
+// blocking call not). It is what a server pays per fsync whatever its
+// code: per delivery, the floor of a store that fsyncs k times for d
+// deliveries is WriteFloor + FsyncFloor × k ÷ d. It returns 0 and an error
+// where RUSAGE_THREAD is unsupported.
+func FsyncFloor(dir string, n, size int) (time.Duration, error) {
+	f, err := os.CreateTemp(dir, "fsync-floor-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	msg := make([]byte, size)
+	type result struct {
+		cpu time.Duration
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		t0, err := threadCPU()
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		for range n {
+			if _, err := f.Write(msg); err != nil {
+				done <- result{err: err}
+				return
+			}
+			if err := f.Sync(); err != nil {
+				done <- result{err: err}
+				return
+			}
+		}
+		t1, err := threadCPU()
+		done <- result{cpu: t1 - t0, err: err}
+	}()
+	r := <-done
+	if r.err != nil {
+		return 0, r.err
+	}
+	if r.cpu <= 0 {
+		return 0, errors.New("serverbench: no thread CPU time measured")
+	}
+	return r.cpu / time.Duration(n), nil
 }

@@ -156,6 +156,15 @@ type Result struct {
 	GoroutinesPerConn float64       `json:"goroutines_per_conn"`
 	IdleRSS           int64         `json:"idle_rss"`       // the server's RSS with every client connected
 	WriteFloor        time.Duration `json:"write_floor_ns"` // WriteFloor(clients, …) measured before the cell
+	// Fsyncs is how many fsyncs (or shared rounds) the store made over the
+	// edit phase, and FsyncFloor what one costs here (FsyncFloor, measured
+	// once per run on the stores' filesystem; 0 with durability none).
+	Fsyncs     int64         `json:"fsyncs"`
+	FsyncFloor time.Duration `json:"fsync_floor_ns"`
+	// Floor is the least CPU per delivery of a server making the same
+	// system calls on this machine: a write(2) per delivery and its share
+	// of the fsyncs, WriteFloor + FsyncFloor × Fsyncs ÷ Deliveries.
+	Floor time.Duration `json:"floor_ns"`
 
 	// CPUVsRef and RSSVsRef are ours ÷ the reference's CPU per delivery
 	// and RSS per connection in the same cell (0: no reference ran).
@@ -202,6 +211,15 @@ func Run(ctx context.Context, opts Options, w io.Writer) ([]Result, error) {
 		defer os.RemoveAll(d)
 		opts.Dir = d
 	}
+	var fsyncFloor time.Duration
+	if opts.Durability != oplog.SyncNone {
+		if f, err := FsyncFloor(opts.Dir, 200, 128); err == nil {
+			fsyncFloor = f
+			fmt.Fprintf(opts.Progress, "bench server: fsync floor: %.1f µs of CPU per fsync of a small append in %s\n", float64(f)/1e3, opts.Dir)
+		} else {
+			fmt.Fprintf(opts.Progress, "bench server: fsync floor not measured: %v\n", err)
+		}
+	}
 
 	var ref *reference
 	switch opts.Reference {
@@ -221,8 +239,8 @@ func Run(ctx context.Context, opts Options, w io.Writer) ([]Result, error) {
 		fmt.Fprintf(w, "reference: %s (in memory, no persistence), the same clients, after each of our cells\n", ref)
 	}
 
-	fmt.Fprintf(w, "%-11s %-5s %7s %6s %7s %10s %8s %8s %14s %8s %8s %7s %11s %8s %7s %10s\n",
-		"server", "ws", "clients", "spaces", "writers", "updates/s", "p50 ms", "p99 ms", "µs CPU/upd/sub", "×anchor", "×floor", "×ref",
+	fmt.Fprintf(w, "%-11s %-5s %7s %6s %7s %10s %8s %8s %14s %8s %8s %8s %7s %11s %8s %7s %10s\n",
+		"server", "ws", "clients", "spaces", "writers", "updates/s", "p50 ms", "p99 ms", "µs CPU/upd/sub", "×anchor", "floor µs", "×floor", "×ref",
 		"KB RSS/conn", "×anchor", "×ref", "Go KB/conn")
 	var out []Result
 	for _, sc := range opts.Scenarios {
@@ -234,6 +252,10 @@ func Run(ctx context.Context, opts Options, w io.Writer) ([]Result, error) {
 			if err != nil {
 				return out, fmt.Errorf("serverbench: %s, %d clients: %w", sc, n, err)
 			}
+			r.FsyncFloor = fsyncFloor
+			if r.WriteFloor > 0 && r.Deliveries > 0 {
+				r.Floor = r.WriteFloor + time.Duration(float64(fsyncFloor)*float64(r.Fsyncs)/float64(r.Deliveries))
+			}
 			if ref == nil || r.Skipped != "" {
 				out = append(out, r)
 				printRow(w, r)
@@ -243,7 +265,7 @@ func Run(ctx context.Context, opts Options, w io.Writer) ([]Result, error) {
 			if err != nil {
 				return out, fmt.Errorf("serverbench: the reference, %s, %d clients: %w", sc, n, err)
 			}
-			rr.WriteFloor = r.WriteFloor
+			rr.WriteFloor, rr.Floor = r.WriteFloor, r.WriteFloor // it never fsyncs
 			if rr.CPUPerDelivery > 0 {
 				r.CPUVsRef = float64(r.CPUPerDelivery) / float64(rr.CPUPerDelivery)
 			}
@@ -260,7 +282,7 @@ func Run(ctx context.Context, opts Options, w io.Writer) ([]Result, error) {
 	if ref != nil {
 		fmt.Fprintf(w, "×ref: ours ÷ the reference's figure in the same cell (the reference keeps documents in memory only; ours logs every update with the -durability given).\n")
 	}
-	fmt.Fprintf(w, "floor: the CPU of one write(2) of a %d-byte message to a loopback TCP socket on this machine, spread over as many connections (the server makes one per delivery, or one per batch of queued updates it merges).\n", floorMsgSize)
+	fmt.Fprintf(w, "floor: the least CPU per delivery on this machine of the system calls the server made: one write(2) of a %d-byte message to a loopback TCP socket, spread over as many connections (the server makes one per delivery, or one per batch of queued updates it merges), plus its fsyncs' share (the CPU of one fsync of a small append, times fsyncs per delivery).\n", floorMsgSize)
 	return out, nil
 }
 
@@ -275,18 +297,19 @@ func printRow(w io.Writer, r Result) {
 		}
 		return fmt.Sprintf("%.2f×", x)
 	}
-	vsFloor := "n/a"
-	if r.WriteFloor > 0 {
-		vsFloor = ratio(float64(r.CPUPerDelivery) / float64(r.WriteFloor))
+	floor, vsFloor := "n/a", "n/a"
+	if r.Floor > 0 {
+		floor = fmt.Sprintf("%.2f", float64(r.Floor)/1e3)
+		vsFloor = ratio(float64(r.CPUPerDelivery) / float64(r.Floor))
 	}
 	goMem := fmt.Sprintf("%.1f", r.GoMemPerConn/1e3)
 	if r.Server != ServerOctoBase {
 		goMem = "—" // the reference's V8 heap is not Go memory
 	}
-	fmt.Fprintf(w, "%-11s %-5s %7d %6d %7d %10.0f %8.2f %8.2f %14.2f %7.2f× %8s %7s %11.1f %7.2f× %7s %10s\n",
+	fmt.Fprintf(w, "%-11s %-5s %7d %6d %7d %10.0f %8.2f %8.2f %14.2f %7.2f× %8s %8s %7s %11.1f %7.2f× %7s %10s\n",
 		r.Server, r.Scenario, r.Clients, r.Workspaces, r.Writers, r.UpdatesPerSec,
 		float64(r.P50)/1e6, float64(r.P99)/1e6,
-		float64(r.CPUPerDelivery)/1e3, float64(r.CPUPerDelivery)/float64(AnchorCPUPerDelivery), vsFloor, ratio(r.CPUVsRef),
+		float64(r.CPUPerDelivery)/1e3, float64(r.CPUPerDelivery)/float64(AnchorCPUPerDelivery), floor, vsFloor, ratio(r.CPUVsRef),
 		r.RSSPerConn/1e3, r.RSSPerConn/AnchorBytesPerConn, ratio(r.RSSVsRef), goMem)
 }
 
@@ -467,6 +490,7 @@ func runCell(ctx context.Context, opts Options, scenario string, n int, ref *ref
 		}
 	}
 	res.ServerCPU = cpu1.CPU - cpu0.CPU
+	res.Fsyncs = cpu1.Fsyncs - cpu0.Fsyncs
 	t1 := t0
 	var werrs []error
 	for _, rm := range rooms {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -64,6 +65,9 @@ func TestRunServerSmall(t *testing.T) {
 		if r.WriteFloor <= 0 {
 			t.Errorf("%s: write floor %v", r.Scenario, r.WriteFloor)
 		}
+		if r.FsyncFloor != 0 || r.Floor != r.WriteFloor { // durability none: no fsync floor measured
+			t.Errorf("%s: %d fsyncs at %v each, floor %v (write floor %v)", r.Scenario, r.Fsyncs, r.FsyncFloor, r.Floor, r.WriteFloor)
+		}
 		if r.IdleRSS <= 0 || r.GoroutinesPerConn < 1 {
 			t.Errorf("%s: idle RSS %d, goroutines per connection %.2f", r.Scenario, r.IdleRSS, r.GoroutinesPerConn)
 		}
@@ -81,6 +85,46 @@ func TestRunServerSmall(t *testing.T) {
 	}
 	if !strings.Contains(progress.String(), "editing for 1s") {
 		t.Errorf("no progress lines")
+	}
+}
+
+// TestRunServerFsyncs: with durability always, the store's fsyncs are
+// counted over the edit phase (at most one per update: concurrent appends
+// share one) and their share of the fsync floor is in the floor.
+func TestRunServerFsyncs(t *testing.T) {
+	var out bytes.Buffer
+	res, err := Run(context.Background(), Options{
+		Scenarios:  []string{"one"},
+		Clients:    []int{10},
+		Writers:    2,
+		Duration:   time.Second,
+		Durability: oplog.SyncAlways,
+		Dir:        t.TempDir(),
+	}, &out)
+	t.Logf("table:\n%s", out.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res[0]
+	if r.Fsyncs <= 0 || r.Fsyncs > r.Updates+2 || r.FsyncFloor <= 0 {
+		t.Fatalf("%d fsyncs for %d updates, %v each", r.Fsyncs, r.Updates, r.FsyncFloor)
+	}
+	want := r.WriteFloor + time.Duration(float64(r.FsyncFloor)*float64(r.Fsyncs)/float64(r.Deliveries))
+	if r.Floor != want || r.Floor <= r.WriteFloor {
+		t.Fatalf("floor %v, want %v (write floor %v)", r.Floor, want, r.WriteFloor)
+	}
+}
+
+func TestFsyncFloor(t *testing.T) {
+	d, err := FsyncFloor(t.TempDir(), 20, 100)
+	if err != nil && runtime.GOOS != "linux" {
+		t.Skip(err) // RUSAGE_THREAD is Linux's
+	}
+	if err != nil || d <= 0 {
+		t.Fatalf("FsyncFloor: %v, %v", d, err)
+	}
+	if _, err := FsyncFloor(filepath.Join(t.TempDir(), "missing"), 1, 1); err == nil {
+		t.Fatal("FsyncFloor in a missing directory: no error")
 	}
 }
 
