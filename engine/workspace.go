@@ -225,12 +225,26 @@ func (w *Workspace) ApplyComplete(ctx context.Context, update []byte, origin str
 // calls are logged in call order. update must not be modified until wait
 // returns; wait must be called (once).
 func (w *Workspace) ApplyAsync(ctx context.Context, update []byte, origin string) (wait func() (oplog.LSN, error), err error) {
+	return w.applyAsync(ctx, update, origin, false)
+}
+
+// ApplyCompleteAsync is ApplyComplete split in two as ApplyAsync is: for
+// a server reading a client's updates one after another, which need not
+// wait for one to be durable before integrating the next, so that they
+// share fsyncs. Subscribers see each change once it is durable, as with
+// ApplyComplete; until the wait is called, that is as soon as any other
+// caller waits or reads the document.
+func (w *Workspace) ApplyCompleteAsync(ctx context.Context, update []byte, origin string) (wait func() (oplog.LSN, error), err error) {
+	return w.applyAsync(ctx, update, origin, true)
+}
+
+func (w *Workspace) applyAsync(ctx context.Context, update []byte, origin string, complete bool) (wait func() (oplog.LSN, error), err error) {
 	if err := w.checkApply(ctx, update, origin); err != nil {
 		return nil, err
 	}
 	w.touchUsed()
 	w.mu.Lock()
-	st, p, err := w.applyLocked(update, origin, false)
+	st, p, err := w.applyLocked(update, origin, complete)
 	w.mu.Unlock()
 	if err != nil {
 		return nil, err

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"octobase/engine"
 	"octobase/engine/crdt"
 	"octobase/oplog"
@@ -295,6 +297,15 @@ type room struct {
 	// goroutine sends every change's update to the room's connections.
 	sub *engine.Subscription
 
+	// applied carries the updates the room's connections applied, in the
+	// order they were applied, to the room's finisher goroutine, which
+	// waits for each to be durable (publishing it to sub) and closes the
+	// connection of one that failed. A connection's reader goes on
+	// reading meanwhile, so that a client's updates in flight share
+	// fsyncs; the channel's capacity bounds how many wait per room.
+	// Closed when the room's last user releases it.
+	applied chan appliedUpdate
+
 	mu struct {
 		sync.Mutex
 		conns map[*conn]struct{}
@@ -335,7 +346,7 @@ func (s *Server) acquire(ctx context.Context, name string) (*room, error) {
 	if err != nil {
 		return nil, err
 	}
-	nr := &room{name: name, ws: ws, sub: sub}
+	nr := &room{name: name, ws: ws, sub: sub, applied: make(chan appliedUpdate, appliedQueue)}
 	nr.mu.conns = make(map[*conn]struct{})
 	nr.mu.aw = aw
 
@@ -353,22 +364,54 @@ func (s *Server) acquire(ctx context.Context, name string) (*room, error) {
 	}
 	nr.refs = 1
 	s.mu.rooms[name] = nr
-	s.wg.Add(1)
+	s.wg.Add(2)
 	s.mu.Unlock()
 	go s.broadcaster(nr)
+	go s.finisher(nr)
 	return nr, nil
 }
 
 func (s *Server) release(r *room) {
 	s.mu.Lock()
 	r.refs--
-	last := r.refs == 0 && s.mu.rooms[r.name] == r
+	unused := r.refs == 0
+	last := unused && s.mu.rooms[r.name] == r
 	if last {
 		delete(s.mu.rooms, r.name)
 	}
 	s.mu.Unlock()
+	if unused {
+		close(r.applied) // no user is left to apply anything
+	}
 	if last {
 		r.sub.Close()
+	}
+}
+
+// appliedQueue is the capacity of a room's applied channel.
+const appliedQueue = 256
+
+// appliedUpdate is an update a connection applied (ApplyCompleteAsync)
+// that is not yet known to be durable.
+type appliedUpdate struct {
+	wait  func() (oplog.LSN, error)
+	ds    *docSize
+	size  int64
+	start time.Time
+	c     *conn // nil: nobody to close on failure
+}
+
+// finisher waits, in order, for the updates the room's connections
+// applied to be durable, which publishes them to the room's change stream.
+// A failure (storage) closes the connection that sent the update, which
+// then reconnects and resyncs.
+func (s *Server) finisher(r *room) {
+	defer s.wg.Done()
+	for a := range r.applied {
+		if _, err := s.finishApply(a); err != nil && a.c != nil {
+			a.c.log.Error("engine error", "err", err)
+			a.c.kick(websocket.StatusInternalError, "internal error")
+		}
 	}
 }
 
@@ -417,22 +460,44 @@ func (s *Server) broadcaster(r *room) {
 // (engine.ErrMissingDeps) rather than kept pending. The broadcast follows from the change
 // stream.
 func (s *Server) apply(ctx context.Context, ws *engine.Workspace, update []byte, origin string) (oplog.LSN, error) {
+	a, err := s.applyAsync(ctx, ws, update, origin)
+	if err != nil {
+		return 0, err
+	}
+	return s.finishApply(a)
+}
+
+// applyAsync is the first half of apply: it integrates update and queues
+// its record, and returns what finishApply needs to wait for it.
+func (s *Server) applyAsync(ctx context.Context, ws *engine.Workspace, update []byte, origin string) (appliedUpdate, error) {
 	ds, err := s.docSizeOf(ctx, ws)
 	if err != nil {
-		return 0, err
+		return appliedUpdate{}, err
 	}
-	if err := ds.reserve(int64(len(update))); err != nil {
+	size := int64(len(update))
+	if err := ds.reserve(size); err != nil {
 		s.metrics.applyErrors.Add(1)
-		return 0, err
+		return appliedUpdate{}, err
 	}
 	start := time.Now()
-	lsn, err := ws.ApplyComplete(ctx, update, origin)
+	wait, err := ws.ApplyCompleteAsync(ctx, update, origin)
 	if err != nil {
-		ds.unreserve(int64(len(update)))
+		ds.unreserve(size)
+		s.metrics.applyErrors.Add(1)
+		return appliedUpdate{}, err
+	}
+	return appliedUpdate{wait: wait, ds: ds, size: size, start: start}, nil
+}
+
+// finishApply waits for the update of a to be durable (and published).
+func (s *Server) finishApply(a appliedUpdate) (oplog.LSN, error) {
+	lsn, err := a.wait()
+	if err != nil {
+		a.ds.unreserve(a.size)
 		s.metrics.applyErrors.Add(1)
 		return 0, err
 	}
-	s.metrics.observeApply(time.Since(start))
+	s.metrics.observeApply(time.Since(a.start))
 	return lsn, nil
 }
 
@@ -452,6 +517,7 @@ type wsStore struct {
 	s      *Server
 	r      *room
 	origin string
+	c      *conn // the connection, closed if one of its updates fails
 	// readOnly refuses the connection's updates (ysync.Options.ReadOnly).
 	readOnly bool
 	err      error
@@ -483,8 +549,16 @@ func (st *wsStore) EncodeStateAsUpdate(sv crdt.StateVector) []byte {
 	return u
 }
 
+// ApplyUpdate integrates and logs update, and hands it to the room's
+// finisher to wait until it is durable: the connection's next message is
+// read meanwhile.
 func (st *wsStore) ApplyUpdate(update []byte, _ any) error {
-	_, err := st.s.apply(st.s.ctx, st.r.ws, update, st.origin)
+	a, err := st.s.applyAsync(st.s.ctx, st.r.ws, update, st.origin)
+	if err == nil {
+		a.c = st.c
+		st.r.applied <- a
+		return nil
+	}
 	if errors.Is(err, engine.ErrMissingDeps) {
 		st.missing = err
 		return nil

@@ -201,7 +201,7 @@ func (s *Server) handleSync(w http.ResponseWriter, req *http.Request) {
 
 	// Register, then greet: SyncStep1 and the awareness states. Both are
 	// queued under room.mu so no broadcast can slip in between.
-	st := &wsStore{s: s, r: r, origin: fmt.Sprintf("ws:%d", id), readOnly: readOnly}
+	st := &wsStore{s: s, r: r, c: c, origin: fmt.Sprintf("ws:%d", id), readOnly: readOnly}
 	step1 := ysync.Step1(st)
 	if st.err != nil {
 		log.Error("reading state vector", "err", st.err)
