@@ -42,7 +42,13 @@ func startServerTB(t testing.TB, dir string, opts Options) *testEnv {
 // startServerHook is startServer with Server.testHookWrite set to hook.
 func startServerHook(t testing.TB, dir string, opts Options, hook func(*conn)) *testEnv {
 	t.Helper()
-	store, err := engine.Open(dir, &engine.Options{Durability: oplog.SyncNone, IdleTimeout: -1})
+	return startServerStore(t, dir, opts, &engine.Options{Durability: oplog.SyncNone, IdleTimeout: -1}, hook)
+}
+
+// startServerStore is startServerHook on a store opened with sopts.
+func startServerStore(t testing.TB, dir string, opts Options, sopts *engine.Options, hook func(*conn)) *testEnv {
+	t.Helper()
+	store, err := engine.Open(dir, sopts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"log/slog"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -32,15 +30,7 @@ func startSlowSyncServer(t *testing.T, fail func() bool) *testEnv {
 		}
 		return nil
 	}))
-	dir := t.TempDir()
-	store, err := engine.Open(dir, &engine.Options{Durability: oplog.SyncAlways, IdleTimeout: -1, FS: fs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := New(store, Options{Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
-	e := &testEnv{dir: dir, store: store, srv: srv, hs: httptest.NewServer(srv)}
-	t.Cleanup(e.stop)
-	return e
+	return startServerStore(t, t.TempDir(), Options{}, &engine.Options{Durability: oplog.SyncAlways, IdleTimeout: -1, FS: fs}, nil)
 }
 
 // A client's updates in flight share fsyncs: the server reads the next
