@@ -113,8 +113,10 @@ type Options struct {
 	// Dir holds the servers' stores; "" means a new temporary directory.
 	Dir string
 	// ProfileDir, if set, receives a heap profile of the server with every
-	// client connected, server-<scenario>-<clients>.heap.pprof, and a CPU
-	// profile over the edit phase, server-<scenario>-<clients>.pprof.
+	// client connected, server-<scenario>-<clients>.heap.pprof, a CPU
+	// profile over the edit phase, server-<scenario>-<clients>.pprof, and a
+	// heap profile after it, server-<scenario>-<clients>.after.heap.pprof
+	// (its alloc_space minus the first's is what the edit phase allocated).
 	ProfileDir string
 	// ChildArgs are the arguments with which os.Executable() is started as
 	// the server; that program must call ServeChild before anything else.
@@ -486,6 +488,12 @@ func runCell(ctx context.Context, opts Options, scenario string, n int, ref *ref
 	res.ClientCPU = selfCPU() - clientCPU0
 	if profile {
 		if err := ch.profile(ctx, ""); err != nil {
+			return res, err
+		}
+		// Allocations of the edit phase: this profile's alloc_space minus
+		// the first one's (go tool pprof -sample_index=alloc_space
+		// -diff_base FIRST SECOND).
+		if err := ch.okCommand(ctx, "heap "+filepath.Join(opts.ProfileDir, fmt.Sprintf("server-%s-%d.after.heap.pprof", scenario, n))); err != nil {
 			return res, err
 		}
 	}
