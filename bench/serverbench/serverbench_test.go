@@ -93,6 +93,7 @@ func TestRunServerSmall(t *testing.T) {
 // share one) and their share of the fsync floor is in the floor.
 func TestRunServerFsyncs(t *testing.T) {
 	var out bytes.Buffer
+	prof := t.TempDir()
 	res, err := Run(context.Background(), Options{
 		Scenarios:  []string{"one"},
 		Clients:    []int{10},
@@ -100,6 +101,7 @@ func TestRunServerFsyncs(t *testing.T) {
 		Duration:   time.Second,
 		Durability: oplog.SyncAlways,
 		Dir:        t.TempDir(),
+		ProfileDir: prof,
 	}, &out)
 	t.Logf("table:\n%s", out.String())
 	if err != nil {
@@ -112,6 +114,12 @@ func TestRunServerFsyncs(t *testing.T) {
 	want := r.WriteFloor + time.Duration(float64(r.FsyncFloor)*float64(r.Fsyncs)/float64(r.Deliveries))
 	if r.Floor != want || r.Floor <= r.WriteFloor {
 		t.Fatalf("floor %v, want %v (write floor %v)", r.Floor, want, r.WriteFloor)
+	}
+	// -profile: heap before and after the edit phase, CPU during it.
+	for _, name := range []string{"server-one-10.heap.pprof", "server-one-10.pprof", "server-one-10.after.heap.pprof"} {
+		if fi, err := os.Stat(filepath.Join(prof, name)); err != nil || fi.Size() == 0 {
+			t.Errorf("profile %s: %v", name, err)
+		}
 	}
 }
 
