@@ -309,25 +309,13 @@ func writeIndexes(fs vfs.FS, wsDir string, snaps map[string]*index.Snapshot) err
 	}
 	for space, s := range snaps {
 		path := indexPath(wsDir, space)
-		tmp := path + ".tmp"
-		f, err := fs.Create(tmp)
-		if err != nil {
-			return fmt.Errorf("engine: write %s: %w", path, err)
-		}
-		bw := bufio.NewWriterSize(fileWriter{f}, 1<<20)
-		_, err = s.WriteTo(bw)
-		if err == nil {
-			err = bw.Flush()
-		}
-		if err == nil {
-			err = f.Sync()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = fs.Rename(tmp, path)
-		}
+		err := vfs.WriteFileAtomic(fs, path, func(w io.Writer) error {
+			bw := bufio.NewWriterSize(w, 1<<20)
+			if _, err := s.WriteTo(bw); err != nil {
+				return err
+			}
+			return bw.Flush()
+		}, false) // one directory fsync below, for every file
 		if err != nil {
 			return fmt.Errorf("engine: write %s: %w", path, err)
 		}
@@ -389,11 +377,6 @@ func readIndexFile(fs vfs.FS, path string) (*index.Index, error) {
 	}
 	return ix, nil
 }
-
-// fileWriter adapts a vfs.File (whose Write appends) to io.Writer.
-type fileWriter struct{ f vfs.File }
-
-func (w fileWriter) Write(p []byte) (int, error) { return w.f.Write(p) }
 
 // indexesAt returns the index snapshots to persist beside an op-log
 // snapshot at lsn: those of every indexed space, or nil when the views are

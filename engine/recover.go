@@ -188,24 +188,10 @@ func (w *Workspace) loadClientID() (uint64, error) {
 // directory fsync.
 func writeClientID(fs vfs.FS, dir string, id uint64) error {
 	path := filepath.Join(dir, clientIDFile)
-	tmp := path + ".tmp"
-	f, err := fs.Create(tmp)
-	if err != nil {
-		return fmt.Errorf("engine: write %s: %w", path, err)
-	}
-	_, err = f.Write([]byte(strconv.FormatUint(id, 10) + "\n"))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = fs.Rename(tmp, path)
-	}
-	if err == nil {
-		err = fs.SyncDir(dir)
-	}
+	err := vfs.WriteFileAtomic(fs, path, func(w io.Writer) error {
+		_, err := io.WriteString(w, strconv.FormatUint(id, 10)+"\n")
+		return err
+	}, true)
 	if err != nil {
 		return fmt.Errorf("engine: write %s: %w", path, err)
 	}

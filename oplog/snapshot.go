@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"path/filepath"
 
 	"octobase/oplog/vfs"
@@ -165,27 +166,11 @@ func (l *Log) WriteSnapshot(lsn LSN, data []byte) error {
 // writeFileAtomic writes name in dir through a temporary file, fsync,
 // rename and directory fsync.
 func writeFileAtomic(fs vfs.FS, dir, name string, b []byte) error {
-	path := filepath.Join(dir, name)
-	tmp := path + tempExt
-	f, err := fs.Create(tmp)
+	err := vfs.WriteFileAtomic(fs, filepath.Join(dir, name), func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	}, true)
 	if err != nil {
-		return fmt.Errorf("oplog: write %s: %w", name, err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = fs.Rename(tmp, path)
-	}
-	if err == nil {
-		err = fs.SyncDir(dir)
-	}
-	if err != nil {
-		fs.Remove(tmp)
 		return fmt.Errorf("oplog: write %s: %w", name, err)
 	}
 	return nil

@@ -11,7 +11,9 @@
 //
 // The interface is deliberately narrow: it has exactly what an append-only
 // log needs. Files are append-only: [File.Write] always appends at the end of
-// the file, and reads go through [File.ReadAt].
+// the file, and reads go through [File.ReadAt]. [WriteFileAtomic] is the one
+// way a whole file is replaced (snapshots, index files, the client id): a
+// temporary file, fsync, rename, directory fsync.
 //
 // All implementations are safe for concurrent use. A File may be read with
 // ReadAt concurrently with a Write to the same file; the reader sees either
