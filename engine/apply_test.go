@@ -326,6 +326,32 @@ func TestApplyComplete(t *testing.T) {
 	if _, err := w.ApplyComplete(bg, []byte{9, 9, 9}, "client"); err == nil || errors.Is(err, ErrMissingDeps) {
 		t.Fatalf("malformed update: %v", err)
 	}
+
+	// ApplyCompleteAsync refuses the same way, before anything changes,
+	// and otherwise returns a wait for the record's LSN.
+	w2 := workspace(t, s, "ws2")
+	if _, err := w2.ApplyCompleteAsync(bg, u2, "client"); !errors.Is(err, ErrMissingDeps) {
+		t.Fatalf("async, incomplete: %v, want ErrMissingDeps", err)
+	}
+	if lsn := mustLSN(t, w2); lsn != 0 {
+		t.Fatalf("the refused update was logged: LSN %d", lsn)
+	}
+	var waits []func() (oplog.LSN, error)
+	for _, u := range [][]byte{u1, u2, u3} {
+		wait, err := w2.ApplyCompleteAsync(bg, u, "client")
+		if err != nil {
+			t.Fatal(err)
+		}
+		waits = append(waits, wait)
+	}
+	for i, wait := range waits {
+		if lsn, err := wait(); err != nil || lsn != oplog.LSN(i+1) {
+			t.Fatalf("wait %d = %d, %v", i, lsn, err)
+		}
+	}
+	if string(encodeState(t, w2)) != string(encodeState(t, w)) {
+		t.Fatal("async and sync applies of the same updates differ")
+	}
 }
 
 func mustLSN(t *testing.T, w *Workspace) oplog.LSN {
