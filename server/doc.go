@@ -49,10 +49,15 @@
 //
 // # Persist, then broadcast, from the change stream
 //
-// An update from a client (SyncStep2 or Update), from HTTP POST or from the
-// block API is applied with Workspace.Apply or Transact, which return once
-// the op-log acknowledged it (fsynced by default). The server does not
-// broadcast it itself: each room's broadcaster goroutine reads the room's
+// An update from HTTP POST or from the block API is applied with
+// Workspace.ApplyComplete or Transact, which return once the op-log
+// acknowledged it (fsynced by default). An update from a WebSocket client
+// (SyncStep2 or Update) is applied with Workspace.ApplyCompleteAsync, and
+// the connection's next message is read while it becomes durable: the
+// room's finisher goroutine waits for its connections' updates in order
+// (which publishes them), so that a client's updates in flight share
+// fsyncs, and closes with 1011 a connection whose update failed. The
+// server does not broadcast an update itself: each room's broadcaster goroutine reads the room's
 // subscription and queues [0,2,update] (engine.Change.Update, the exact
 // logged bytes) to every connection of the room, the sender included as the
 // reference server does. So an update applied by any path — this server,
@@ -99,7 +104,8 @@
 //  3. conn.kickMu, docSize.mu and outMsg.merged: leaves.
 //
 // Goroutines: one awareness janitor and one sweeper per Server (plus a
-// short-lived one per ping in flight), one broadcaster per room, and per
+// short-lived one per ping in flight), one broadcaster and one finisher per
+// room, and per
 // connection its handler (the reader) and a writer; SSE streams run in
 // their request's handler. Close waits for all but the SSE handlers, which
 // it ends (as StopStreams does).
