@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"octobase/engine/crdt"
@@ -107,6 +108,9 @@ func (o *Options) resolve() (*resolved, error) {
 	}
 	if r.GroupSync && r.LogOptions.Syncer == nil {
 		r.LogOptions.Syncer = &oplog.GroupSyncer{} // one per store: every log shares it
+	}
+	if r.LogOptions.SyncCount == nil {
+		r.LogOptions.SyncCount = new(atomic.Int64) // one per store (StoreStats.LogSyncs)
 	}
 	if r.Clock == nil {
 		r.Clock = time.Now

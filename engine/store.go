@@ -64,16 +64,17 @@ type StoreStats struct {
 	// of shared fsyncs and the log fsyncs they served (SyncedLogs /
 	// SyncRounds: logs per round); zero without it.
 	SyncRounds, SyncedLogs int64
-	// LogSyncs is how many times the open workspaces' op-logs made their
-	// segment files durable (oplog.Stats.Syncs): each an fsync, or with
-	// GroupSync a wait for a shared round.
+	// LogSyncs is how many times the workspaces' op-logs made their
+	// segment files durable since Open (oplog.Stats.Syncs, summed over
+	// every log the store opened): each an fsync, or with GroupSync a wait
+	// for a shared round.
 	LogSyncs int64
 }
 
 // Stats returns the store's counters.
 func (s *Store) Stats() StoreStats {
 	st := StoreStats{LoggedRecords: s.loggedRecords.Load(), LoggedBytes: s.loggedBytes.Load(),
-		IndexTime: time.Duration(s.indexNanos.Load())}
+		IndexTime: time.Duration(s.indexNanos.Load()), LogSyncs: s.opts.LogOptions.SyncCount.Load()}
 	if g := s.opts.syncer(); g != nil {
 		gs := g.Stats()
 		st.SyncRounds, st.SyncedLogs = gs.Rounds, gs.Files
@@ -81,10 +82,8 @@ func (s *Store) Stats() StoreStats {
 	s.mu.Lock()
 	for _, w := range s.mu.ws {
 		if live := w.live.Load(); live != nil {
-			ls := live.log.Stats()
 			st.OpenWorkspaces++
-			st.OpenLogBytes += ls.SegmentBytes
-			st.LogSyncs += ls.Syncs
+			st.OpenLogBytes += live.log.Stats().SegmentBytes
 		}
 	}
 	s.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"octobase/engine/crdt"
+	"octobase/oplog"
 	"octobase/oplog/vfs"
 )
 
@@ -257,5 +258,32 @@ func TestGroupSync(t *testing.T) {
 	}
 	if st := s.Stats(); st.SyncRounds != 0 {
 		t.Fatalf("a store without GroupSync counts rounds: %+v", st)
+	}
+}
+
+// StoreStats.LogSyncs counts every fsync of every log the store opened,
+// closed workspaces' included: it never goes down.
+func TestStoreLogSyncs(t *testing.T) {
+	s := openStore(t, &Options{FS: vfs.NewMem(), Durability: oplog.SyncAlways, IdleTimeout: 20 * time.Millisecond})
+	w := workspace(t, s, "ws")
+	for i := range 3 {
+		transact(t, w, func(b *Blocks) error {
+			_, err := b.Create(NewBlock{ID: BlockID(fmt.Sprint("b", i)), Flavour: "f"})
+			return err
+		})
+	}
+	open := s.Stats().LogSyncs
+	if open < 3 {
+		t.Fatalf("%d fsyncs for 3 transactions at durability always", open)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for w.live.Load() != nil { // the idle closer closes it
+		if time.Now().After(deadline) {
+			t.Fatal("idle workspace not closed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := s.Stats(); st.LogSyncs < open || st.OpenWorkspaces != 0 {
+		t.Fatalf("after closing the workspace: %d fsyncs (was %d), %d open", st.LogSyncs, open, st.OpenWorkspaces)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"octobase/oplog/vfs"
@@ -123,6 +124,10 @@ type Options struct {
 	// the fsyncs they need at the same time. Directory syncs are not
 	// affected. Nil means File.Sync.
 	Syncer *GroupSyncer
+	// SyncCount, if set, is incremented with every fsync of a segment file
+	// (Stats.Syncs), so that the logs of a store can share one monotonic
+	// count.
+	SyncCount *atomic.Int64
 }
 
 // resolve returns a copy with defaults filled in, or an error for invalid

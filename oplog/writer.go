@@ -496,7 +496,7 @@ func (l *Log) syncActive() error {
 		return fmt.Errorf("oplog: fsync %s: %w", segmentName(l.w.first), err)
 	}
 	now := time.Now()
-	l.stats.syncs.Add(1)
+	l.countSync()
 	l.w.lastSyncDur = now.Sub(start)
 	l.w.dirty, l.w.lastSync = false, now
 	l.durable.Store(uint64(l.w.last))
@@ -521,7 +521,7 @@ func (l *Log) rotate(first LSN) error {
 	if err != nil {
 		return err
 	}
-	l.stats.syncs.Add(1)
+	l.countSync()
 	l.stats.bytes.Add(segmentHeaderSize)
 	sealed := segmentInfo{first: l.w.first, last: l.w.last, size: l.w.size, maxTime: l.w.maxTime}
 	l.mu.Lock()
@@ -541,4 +541,13 @@ func (l *Log) publish() {
 	old := l.tail.Load()
 	l.tail.Store(&tailState{lsn: l.w.last, seg: l.w.first, off: l.w.size, changed: make(chan struct{})})
 	close(old.changed)
+}
+
+// countSync counts one fsync of a segment file (Stats.Syncs and
+// Options.SyncCount).
+func (l *Log) countSync() {
+	l.stats.syncs.Add(1)
+	if c := l.opts.SyncCount; c != nil {
+		c.Add(1)
+	}
 }

@@ -94,6 +94,9 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("%s = %v, want > 0", name, m[name])
 		}
 	}
+	if _, ok := m["octobase_oplog_syncs_total"]; !ok { // 0 here: the test store does not fsync
+		t.Error("octobase_oplog_syncs_total missing")
+	}
 	// Buckets are cumulative.
 	prev := 0.0
 	for _, ub := range applyBuckets {
