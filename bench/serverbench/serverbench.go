@@ -131,6 +131,11 @@ type Options struct {
 	// @y/websocket-server; "" means the nearest one at or above the working
 	// directory or the executable.
 	NodeModules string
+	// Repeat runs every cell this many times (ours and the reference in
+	// turn, so that a change in the machine's load weighs on both) and
+	// reports, for each server, the run of median CPU per delivery; 0
+	// means 1. On a shared machine single runs vary by ±30 %.
+	Repeat int
 	// Progress receives progress lines; nil discards them.
 	Progress io.Writer
 }
@@ -173,6 +178,13 @@ type Result struct {
 	CPUVsRef float64 `json:"cpu_vs_reference,omitempty"`
 	RSSVsRef float64 `json:"rss_vs_reference,omitempty"`
 
+	// Runs is how many times the cell ran (Options.Repeat); this Result is
+	// the run of median CPU per delivery, and CPUMin and CPUMax are the
+	// lowest and highest CPU per delivery of all the runs.
+	Runs   int           `json:"runs"`
+	CPUMin time.Duration `json:"cpu_per_delivery_min_ns"`
+	CPUMax time.Duration `json:"cpu_per_delivery_max_ns"`
+
 	Missing    int64  `json:"missing,omitempty"`
 	Duplicates int64  `json:"duplicates,omitempty"`
 	Skipped    string `json:"skipped,omitempty"` // why the cell did not run
@@ -202,6 +214,7 @@ func Run(ctx context.Context, opts Options, w io.Writer) ([]Result, error) {
 	opts.RoomWriters = cmp.Or(opts.RoomWriters, 1)
 	opts.Duration = cmp.Or(opts.Duration, 10*time.Second)
 	opts.Window = cmp.Or(opts.Window, 8)
+	opts.Repeat = max(opts.Repeat, 1)
 	if opts.Progress == nil {
 		opts.Progress = io.Discard
 	}
@@ -250,24 +263,40 @@ func Run(ctx context.Context, opts Options, w io.Writer) ([]Result, error) {
 			if err := ctx.Err(); err != nil {
 				return out, err
 			}
-			r, err := runCell(ctx, opts, sc, n, nil)
-			if err != nil {
-				return out, fmt.Errorf("serverbench: %s, %d clients: %w", sc, n, err)
+			var ours, refs []Result
+			for i := range opts.Repeat {
+				if opts.Repeat > 1 {
+					fmt.Fprintf(opts.Progress, "bench server: %s, %d clients: run %d of %d\n", sc, n, i+1, opts.Repeat)
+				}
+				r, err := runCell(ctx, opts, sc, n, nil)
+				if err != nil {
+					return out, fmt.Errorf("serverbench: %s, %d clients: %w", sc, n, err)
+				}
+				r.FsyncFloor = fsyncFloor
+				if r.WriteFloor > 0 && r.Deliveries > 0 {
+					r.Floor = r.WriteFloor + time.Duration(float64(fsyncFloor)*float64(r.Fsyncs)/float64(r.Deliveries))
+				}
+				ours = append(ours, r)
+				if ref == nil || r.Skipped != "" {
+					if r.Skipped != "" {
+						break
+					}
+					continue
+				}
+				rr, err := runCell(ctx, opts, sc, n, ref)
+				if err != nil {
+					return out, fmt.Errorf("serverbench: the reference, %s, %d clients: %w", sc, n, err)
+				}
+				rr.WriteFloor, rr.Floor = r.WriteFloor, r.WriteFloor // it never fsyncs
+				refs = append(refs, rr)
 			}
-			r.FsyncFloor = fsyncFloor
-			if r.WriteFloor > 0 && r.Deliveries > 0 {
-				r.Floor = r.WriteFloor + time.Duration(float64(fsyncFloor)*float64(r.Fsyncs)/float64(r.Deliveries))
-			}
-			if ref == nil || r.Skipped != "" {
+			r := median(ours)
+			if refs == nil {
 				out = append(out, r)
 				printRow(w, r)
 				continue
 			}
-			rr, err := runCell(ctx, opts, sc, n, ref)
-			if err != nil {
-				return out, fmt.Errorf("serverbench: the reference, %s, %d clients: %w", sc, n, err)
-			}
-			rr.WriteFloor, rr.Floor = r.WriteFloor, r.WriteFloor // it never fsyncs
+			rr := median(refs)
 			if rr.CPUPerDelivery > 0 {
 				r.CPUVsRef = float64(r.CPUPerDelivery) / float64(rr.CPUPerDelivery)
 			}
@@ -281,11 +310,31 @@ func Run(ctx context.Context, opts Options, w io.Writer) ([]Result, error) {
 	}
 	fmt.Fprintf(w, "anchor (y/hub, published, a laptop): %.0f µs CPU per update per observer; 300 MB for 1,500 idle connections = %.0f KB each. Target: ×anchor ≤ %.1f.\n",
 		float64(AnchorCPUPerDelivery)/1e3, AnchorBytesPerConn/1e3, Target)
+	if opts.Repeat > 1 {
+		fmt.Fprintf(w, "each row: the median of %d runs by CPU per delivery (ours and the reference's in turn); their range:\n", opts.Repeat)
+		for _, r := range out {
+			if r.Skipped == "" {
+				fmt.Fprintf(w, "  %-11s %-5s %7d  %.2f–%.2f µs CPU/upd/sub (%.2f–%.2f× the anchor)\n", r.Server, r.Scenario, r.Clients,
+					float64(r.CPUMin)/1e3, float64(r.CPUMax)/1e3, float64(r.CPUMin)/float64(AnchorCPUPerDelivery), float64(r.CPUMax)/float64(AnchorCPUPerDelivery))
+			}
+		}
+	}
 	if ref != nil {
 		fmt.Fprintf(w, "×ref: ours ÷ the reference's figure in the same cell (the reference keeps documents in memory only; ours logs every update with the -durability given).\n")
 	}
 	fmt.Fprintf(w, "floor: the least CPU per delivery on this machine of the system calls the server made: one write(2) of a %d-byte message to a loopback TCP socket, spread over as many connections (the server makes one per delivery, or one per batch of queued updates it merges), plus its fsyncs' share (the CPU of one fsync of a small append, times fsyncs per delivery).\n", floorMsgSize)
 	return out, nil
+}
+
+// median returns the run of rs (one cell's runs, at least one) with the
+// median CPU per delivery (the lower middle one for an even count), with
+// Runs, CPUMin and CPUMax set from all of them.
+func median(rs []Result) Result {
+	s := slices.Clone(rs)
+	slices.SortStableFunc(s, func(a, b Result) int { return cmp.Compare(a.CPUPerDelivery, b.CPUPerDelivery) })
+	m := s[(len(s)-1)/2]
+	m.Runs, m.CPUMin, m.CPUMax = len(s), s[0].CPUPerDelivery, s[len(s)-1].CPUPerDelivery
+	return m
 }
 
 func printRow(w io.Writer, r Result) {

@@ -123,6 +123,43 @@ func TestRunServerFsyncs(t *testing.T) {
 	}
 }
 
+// -repeat: each cell runs that many times and the run of median CPU per
+// delivery is reported, with the range of all.
+func TestRunServerRepeat(t *testing.T) {
+	var out bytes.Buffer
+	res, err := Run(context.Background(), Options{
+		Scenarios:  []string{"one"},
+		Clients:    []int{6},
+		Writers:    2,
+		Duration:   300 * time.Millisecond,
+		Durability: oplog.SyncNone,
+		Dir:        t.TempDir(),
+		Repeat:     3,
+	}, &out)
+	t.Logf("table:\n%s", out.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res[0]
+	if r.Runs != 3 || r.CPUMin <= 0 || r.CPUMin > r.CPUPerDelivery || r.CPUPerDelivery > r.CPUMax {
+		t.Fatalf("runs %d, CPU per delivery %v in [%v, %v]", r.Runs, r.CPUPerDelivery, r.CPUMin, r.CPUMax)
+	}
+	if !strings.Contains(out.String(), "the median of 3 runs") {
+		t.Error("the table does not say it shows medians")
+	}
+}
+
+func TestMedian(t *testing.T) {
+	rs := []Result{{CPUPerDelivery: 5, Updates: 1}, {CPUPerDelivery: 1, Updates: 2}, {CPUPerDelivery: 9, Updates: 3}, {CPUPerDelivery: 3, Updates: 4}}
+	m := median(rs)
+	if m.Updates != 4 || m.Runs != 4 || m.CPUMin != 1 || m.CPUMax != 9 {
+		t.Fatalf("median of 1,3,5,9: %+v", m)
+	}
+	if m := median(rs[:1]); m.Runs != 1 || m.CPUMin != 5 || m.CPUMax != 5 || m.Updates != 1 {
+		t.Fatalf("median of one: %+v", m)
+	}
+}
+
 func TestFsyncFloor(t *testing.T) {
 	d, err := FsyncFloor(t.TempDir(), 20, 100)
 	if err != nil && runtime.GOOS != "linux" {

@@ -207,6 +207,7 @@ func (r *benchServerRunner) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&r.opts.Dir, "dir", "", "directory for the servers' stores (default: a temporary directory)")
 	fs.StringVar(&r.opts.ProfileDir, "profile", "", "directory for the server's CPU and heap profiles, per cell")
 	fs.StringVar(&r.opts.Reference, "reference", serverbench.RefAuto, "run each cell again against the y-websocket server under Node.js: y-websocket, auto (if found) or none")
+	fs.IntVar(&r.opts.Repeat, "repeat", 1, "run each cell this many times and report the run of median CPU per delivery, with the range")
 	fs.StringVar(&r.opts.NodeModules, "node-modules", "", "node_modules holding @y/websocket-server (default: the nearest above the working directory or the executable)")
 }
 
@@ -236,8 +237,8 @@ func (r *benchServerRunner) Run(ctx context.Context, env *Env, args []string) er
 		return usagef("-durability: %v", err)
 	}
 	r.opts.Durability = d
-	if r.opts.Writers < 1 || r.opts.RoomWriters < 1 || r.opts.Workspaces < 0 || r.opts.Window < 1 || r.opts.Rate < 0 || r.opts.Duration <= 0 {
-		return usagef("-writers, -room-writers, -window and -duration must be positive, -workspaces and -rate ≥ 0")
+	if r.opts.Writers < 1 || r.opts.RoomWriters < 1 || r.opts.Workspaces < 0 || r.opts.Window < 1 || r.opts.Rate < 0 || r.opts.Duration <= 0 || r.opts.Repeat < 1 {
+		return usagef("-writers, -room-writers, -window, -repeat and -duration must be positive, -workspaces and -rate ≥ 0")
 	}
 	r.opts.ChildArgs = []string{"bench", "server"}
 	r.opts.Progress = env.Stderr
