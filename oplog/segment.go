@@ -7,6 +7,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"octobase/oplog/vfs"
 )
 
 // Segment file constants. Part of the on-disk format: see doc.go.
@@ -19,7 +21,7 @@ const (
 
 	segmentExt  = ".seg"
 	snapshotExt = ".snap"
-	tempExt     = ".tmp"
+	tempExt     = vfs.TempExt // what WriteFileAtomic leaves behind after a crash
 	lockName    = "LOCK"
 )
 
