@@ -75,6 +75,19 @@ func transact(t testing.TB, w *Workspace, fn func(b *Blocks) error) oplog.LSN {
 	return lsn
 }
 
+// createBlocks creates blocks b0 … b(n-1) like nb, one transaction each.
+func createBlocks(t testing.TB, w *Workspace, n int, nb NewBlock) {
+	t.Helper()
+	for i := range n {
+		transact(t, w, func(b *Blocks) error {
+			nb := nb
+			nb.ID = BlockID(fmt.Sprint("b", i))
+			_, err := b.Create(nb)
+			return err
+		})
+	}
+}
+
 func apply(t testing.TB, w *Workspace, u []byte, origin string) oplog.LSN {
 	t.Helper()
 	lsn, err := w.Apply(bg, u, origin)

@@ -82,12 +82,7 @@ func TestCheckIndexFile(t *testing.T) {
 	opts.SnapshotRecords = 2
 	s := openStore(t, opts)
 	w := workspace(t, s, "ws")
-	for i := range 4 {
-		transact(t, w, func(b *Blocks) error {
-			_, err := b.Create(NewBlock{ID: BlockID(fmt.Sprint("b", i)), Flavour: "f", Creator: "u"})
-			return err
-		})
-	}
+	createBlocks(t, w, 4, NewBlock{Flavour: "f", Creator: "u"})
 	s.Close()
 	s = openStore(t, opts)
 	w = workspace(t, s, "ws")
@@ -117,12 +112,7 @@ func TestCheckIndexFile(t *testing.T) {
 func TestScratchReplayCancelled(t *testing.T) {
 	s := openStore(t, testOptions(nil))
 	w := workspace(t, s, "ws")
-	for i := range scratchCheck + 10 {
-		transact(t, w, func(b *Blocks) error {
-			_, err := b.Create(NewBlock{ID: BlockID(fmt.Sprint("b", i)), Flavour: "affine:paragraph"})
-			return err
-		})
-	}
+	createBlocks(t, w, scratchCheck+10, NewBlock{Flavour: "affine:paragraph"})
 	l, last, _, err := w.openLog()
 	if err != nil {
 		t.Fatal(err)

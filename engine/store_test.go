@@ -266,12 +266,7 @@ func TestGroupSync(t *testing.T) {
 func TestStoreLogSyncs(t *testing.T) {
 	s := openStore(t, &Options{FS: vfs.NewMem(), Durability: oplog.SyncAlways, IdleTimeout: 20 * time.Millisecond})
 	w := workspace(t, s, "ws")
-	for i := range 3 {
-		transact(t, w, func(b *Blocks) error {
-			_, err := b.Create(NewBlock{ID: BlockID(fmt.Sprint("b", i)), Flavour: "f"})
-			return err
-		})
-	}
+	createBlocks(t, w, 3, NewBlock{Flavour: "f"})
 	open := s.Stats().LogSyncs
 	if open < 3 {
 		t.Fatalf("%d fsyncs for 3 transactions at durability always", open)

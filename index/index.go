@@ -263,17 +263,16 @@ func (ix *Index) applyLocked(pos uint64, changes []BlockChange) error {
 	for i := range changes {
 		c := &changes[i]
 		k := known{row: ^uint32(0), parent: noRow}
+		promised := false // apply takes the row's parent as it is then (an earlier change of the batch may move the block)
 		if r, ok := b.w.ids.lookupWriter(c.ID); ok {
 			k.row = r
-			if c.Same&SameParent != 0 {
-				// apply takes the row's parent as it is then (an earlier
-				// change of the batch may move the block).
-				k.sameParent = true
-			} else if st := ix.mu.rows.at(RowID(r)); c.Parent != "" && st.status == live && st.parent != noRow && b.w.ids.vec.get(uint32(st.parent)) == c.Parent {
-				k.parent = st.parent
+			if promised = c.Same&SameParent != 0; !promised {
+				if st := ix.mu.rows.at(RowID(r)); c.Parent != "" && st.status == live && st.parent != noRow && b.w.ids.vec.get(uint32(st.parent)) == c.Parent {
+					k.parent = st.parent
+				}
 			}
 		}
-		if k.parent == noRow && !k.sameParent && c.Parent != "" && !c.Deleted {
+		if k.parent == noRow && !promised && c.Parent != "" && !c.Deleted {
 			// A new block or a move: the new parent's row, and its
 			// children posting, which the change adds to.
 			if p, ok := b.w.ids.lookupWriter(c.Parent); ok {
@@ -453,9 +452,8 @@ func (b *batch) resolveLinks(ids []string) []RowID {
 // (noRow: none yet, or no parent). Rows, once allocated, never change, so
 // both stay valid while the batch runs.
 type known struct {
-	row        uint32
-	parent     RowID
-	sameParent bool // c.Same has SameParent and the row existed: see apply
+	row    uint32
+	parent RowID
 }
 
 // apply applies c, with k from before the batch started.
@@ -497,7 +495,7 @@ func (b *batch) apply(c *BlockChange, k known) {
 	case same&SameParent != 0:
 		p = st.parent
 	case c.Parent == "":
-	case k.parent != noRow && !k.sameParent:
+	case k.parent != noRow:
 		p = k.parent
 	default:
 		p = b.row(c.Parent)

@@ -120,7 +120,7 @@ loop:
 			cmd, arg, _ := strings.Cut(line, " ")
 			switch cmd {
 			case "stats":
-				b, _ := json.Marshal(sampleSelf(store))
+				b, _ := json.Marshal(sampleSelf(store, cfg.GroupSync))
 				bw.Write(append(b, '\n'))
 			case "profile":
 				if prof == nil {
@@ -166,8 +166,9 @@ loop:
 	return store.Close()
 }
 
-// sampleSelf measures this process after a GC.
-func sampleSelf(store *engine.Store) serverStats {
+// sampleSelf measures this process after a GC. With shared fsyncs the
+// store's fsync-like calls are its rounds, not its logs' waits for them.
+func sampleSelf(store *engine.Store, groupSync bool) serverStats {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -177,7 +178,7 @@ func sampleSelf(store *engine.Store) serverStats {
 		GoMem:      int64(ms.HeapInuse + ms.StackInuse),
 		Goroutines: runtime.NumGoroutine(),
 	}
-	if ss := store.Stats(); ss.SyncRounds > 0 {
+	if ss := store.Stats(); groupSync {
 		st.Fsyncs = ss.SyncRounds
 	} else {
 		st.Fsyncs = ss.LogSyncs

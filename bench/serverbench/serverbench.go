@@ -276,11 +276,12 @@ func Run(ctx context.Context, opts Options, w io.Writer) ([]Result, error) {
 				if r.WriteFloor > 0 && r.Deliveries > 0 {
 					r.Floor = r.WriteFloor + time.Duration(float64(fsyncFloor)*float64(r.Fsyncs)/float64(r.Deliveries))
 				}
+				if r.Skipped != "" { // the cell cannot run here (descriptor limits)
+					ours, refs = []Result{r}, nil
+					break
+				}
 				ours = append(ours, r)
-				if ref == nil || r.Skipped != "" {
-					if r.Skipped != "" {
-						break
-					}
+				if ref == nil {
 					continue
 				}
 				rr, err := runCell(ctx, opts, sc, n, ref)
