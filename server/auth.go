@@ -73,6 +73,10 @@ type Claims struct {
 // tokenPrefix starts every token and names its format version.
 const tokenPrefix = "ob1."
 
+// tokenEncoding encodes a token's payload and signature: base64url without
+// padding, decoded strictly.
+var tokenEncoding = base64.RawURLEncoding.Strict()
+
 // tokenPayload is the JSON inside a token.
 type tokenPayload struct {
 	Workspace string `json:"ws"`
@@ -122,8 +126,8 @@ func (a *Auth) Issue(workspace string, access Access, expires time.Time) (string
 	if err != nil {
 		return "", err
 	}
-	signed := tokenPrefix + base64.RawURLEncoding.EncodeToString(p)
-	return signed + "." + base64.RawURLEncoding.EncodeToString(a.sign(signed)), nil
+	signed := tokenPrefix + tokenEncoding.EncodeToString(p)
+	return signed + "." + tokenEncoding.EncodeToString(a.sign(signed)), nil
 }
 
 func (a *Auth) sign(s string) []byte {
@@ -144,11 +148,13 @@ func (a *Auth) Verify(token string) (Claims, error) {
 		return Claims{}, ErrTokenInvalid
 	}
 	signed, sig := token[:dot], token[dot+1:]
-	got, err := base64.RawURLEncoding.DecodeString(sig)
+	// Strict: a last character whose unused bits are set would decode to
+	// the same signature, and a token has exactly one spelling.
+	got, err := tokenEncoding.DecodeString(sig)
 	if err != nil || !hmac.Equal(got, a.sign(signed)) {
 		return Claims{}, ErrTokenInvalid
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(signed[len(tokenPrefix):])
+	raw, err := tokenEncoding.DecodeString(signed[len(tokenPrefix):])
 	if err != nil {
 		return Claims{}, ErrTokenInvalid
 	}

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net/http"
@@ -69,6 +71,32 @@ func TestTokens(t *testing.T) {
 		if _, err := a.Verify(string(b)); err == nil {
 			t.Fatalf("token changed at %d verifies", i)
 		}
+	}
+	// The signature's last character carries unused bits: a spelling with
+	// them set decodes to the same bytes, and is refused all the same.
+	dot := strings.LastIndexByte(tok, '.')
+	sig, err := base64.RawURLEncoding.DecodeString(tok[dot+1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, tok[len(tok)-1])
+	aliases := 0
+	for v := range 64 {
+		alias := tok[:len(tok)-1] + alphabet[v:v+1]
+		if v == last {
+			continue
+		}
+		if got, err := base64.RawURLEncoding.DecodeString(alias[dot+1:]); err != nil || !bytes.Equal(got, sig) {
+			continue // another signature, not an alias
+		}
+		aliases++
+		if _, err := a.Verify(alias); !errors.Is(err, ErrTokenInvalid) {
+			t.Fatalf("an alias spelling of the signature verifies: %v", err)
+		}
+	}
+	if aliases != 3 { // 32 bytes in 43 characters: the last one has 2 unused bits
+		t.Fatalf("%d alias spellings of the signature, want 3", aliases)
 	}
 	for _, bad := range []string{"", "ob1.", "ob1..", "xyz", tokenPrefix + "e30.", strings.Repeat("a", 5000)} {
 		if _, err := a.Verify(bad); !errors.Is(err, ErrTokenInvalid) {
