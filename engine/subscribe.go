@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"octobase/oplog"
 )
@@ -22,6 +23,9 @@ type Subscription struct {
 	wake   chan struct{}
 	done   chan struct{}
 	err    error // set before done is closed
+	// backlog counts the live changes queued and not yet handed to C
+	// (Backlog).
+	backlog atomic.Int64
 
 	mu struct {
 		sync.Mutex
@@ -98,6 +102,13 @@ func (s *Subscription) Err() error {
 	}
 }
 
+// Backlog is how many published changes wait behind the one C delivers
+// now: a hint for a consumer that can batch (the server writes an update
+// to idle connections at once when nothing waits behind it, and queues it
+// otherwise). Changes replayed from the log after the queue overflowed are
+// not counted.
+func (s *Subscription) Backlog() int { return int(s.backlog.Load()) }
+
 // publishLocked hands a change to every subscriber's queue.
 func (w *Workspace) publishLocked(ch Change) {
 	w.mu.published = ch.LSN
@@ -106,9 +117,11 @@ func (w *Workspace) publishLocked(ch Change) {
 		s.mu.Lock()
 		if !s.mu.overflow {
 			if len(s.mu.queue) >= max {
+				s.backlog.Add(-int64(len(s.mu.queue)))
 				s.mu.overflow, s.mu.queue = true, nil
 			} else {
 				s.mu.queue = append(s.mu.queue, ch)
+				s.backlog.Add(1)
 			}
 		}
 		s.mu.Unlock()
@@ -177,6 +190,7 @@ func (s *Subscription) run(pos oplog.LSN) {
 			s.mu.queue = nil
 			s.mu.Unlock()
 			for _, ch := range batch {
+				s.backlog.Add(-1) // before the send: it counts what waits behind ch
 				if ch.LSN < pos {
 					continue
 				}

@@ -267,3 +267,32 @@ func TestSubscribeUpdates(t *testing.T) {
 		}
 	}
 }
+
+// TestSubscriptionBacklog: Backlog counts the changes waiting behind the
+// one C offers, down to zero as they are received.
+func TestSubscriptionBacklog(t *testing.T) {
+	s := openStore(t, testOptions(nil))
+	w := workspace(t, s, "ws")
+	sub, err := w.Subscribe(bg, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if n := sub.Backlog(); n != 0 {
+		t.Fatalf("backlog %d before any change", n)
+	}
+	createBlocks(t, w, 3, NewBlock{Flavour: "f"})
+	for want := 2; want >= 0; want-- {
+		deadline := time.Now().Add(10 * time.Second)
+		for sub.Backlog() != want && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if n := sub.Backlog(); n != want {
+			t.Fatalf("backlog %d, want %d", n, want)
+		}
+		recv(t, sub)
+	}
+	if n := sub.Backlog(); n != 0 {
+		t.Fatalf("backlog %d after every change was received", n)
+	}
+}

@@ -31,6 +31,7 @@ type metrics struct {
 	wsMessagesIn   atomic.Int64
 	wsMessagesOut  atomic.Int64
 	wsCoalesced    atomic.Int64 // broadcast updates merged into another message instead of sent alone
+	wsDirect       atomic.Int64 // messages written at once by the goroutine that made them (conn.tryWriteNow)
 	writeTimeouts  atomic.Int64 // connections closed by the sweeper for a write stuck beyond WriteTimeout
 	pingTimeouts   atomic.Int64 // connections closed for a ping not answered within PingInterval
 	httpBytesIn    atomic.Int64
@@ -94,10 +95,11 @@ func (s *Server) handleMetrics(w http.ResponseWriter, req *http.Request) {
 	counter("octobase_connections_refused_total", "WebSocket connections and SSE streams refused by a connection limit.", m.connRefused.Load())
 	counter("octobase_send_queue_overflows_total", "WebSocket connections closed because they read too slowly.", s.overflows.Load())
 	counter("octobase_websocket_received_bytes_total", "Bytes of WebSocket messages received.", m.wsBytesIn.Load())
-	counter("octobase_websocket_sent_bytes_total", "Bytes of WebSocket messages sent.", m.wsBytesOut.Load())
+	counter("octobase_websocket_sent_bytes_total", "Bytes of WebSocket frames sent, headers included.", m.wsBytesOut.Load())
 	counter("octobase_websocket_received_messages_total", "WebSocket messages received.", m.wsMessagesIn.Load())
 	counter("octobase_websocket_sent_messages_total", "WebSocket messages sent.", m.wsMessagesOut.Load())
 	counter("octobase_websocket_coalesced_updates_total", "Broadcast updates merged into the message of a preceding one instead of sent alone (queued updates of a connection are sent as one).", m.wsCoalesced.Load())
+	counter("octobase_websocket_direct_writes_total", "WebSocket messages written at once by the goroutine that made them (the broadcaster, a reader), because the connection had nothing queued and its socket took them; the others go through the connection's send queue.", m.wsDirect.Load())
 	counter("octobase_websocket_write_timeouts_total", "WebSocket connections closed because a write did not complete within the write timeout.", m.writeTimeouts.Load())
 	counter("octobase_websocket_ping_timeouts_total", "WebSocket connections closed because a ping was not answered within the ping interval.", m.pingTimeouts.Load())
 	counter("octobase_http_received_bytes_total", "Bytes of HTTP request bodies read by the API.", m.httpBytesIn.Load())

@@ -135,6 +135,7 @@ type Server struct {
 	connWG      sync.WaitGroup // connection handlers
 
 	overflows atomic.Int64 // connections closed for a full send queue
+	partials  atomic.Int64 // frames a direct write began and the writer finished (tests)
 	metrics   metrics
 
 	mu struct {
@@ -309,8 +310,25 @@ type room struct {
 	mu struct {
 		sync.Mutex
 		conns map[*conn]struct{}
-		aw    *ysync.Awareness
+		// list holds conns for the broadcaster, made anew (never changed
+		// in place) when it finds nil: joins and leaves set it to nil.
+		list []*conn
+		aw   *ysync.Awareness
 	}
+}
+
+// connList returns the room's connections; the slice is not changed
+// later, so it can be used after r.mu is released.
+func (r *room) connList() []*conn {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.mu.list == nil {
+		r.mu.list = make([]*conn, 0, len(r.mu.conns))
+		for c := range r.mu.conns {
+			r.mu.list = append(r.mu.list, c)
+		}
+	}
+	return r.mu.list
 }
 
 // acquire returns the room of workspace name, creating it (and starting its
@@ -418,7 +436,14 @@ func (s *Server) finisher(r *room) {
 // broadcaster sends each change of the room's workspace, whatever applied
 // it (WebSocket, HTTP, the block API, replication), as [0,2,update] to every
 // connection of the room: in LSN order and exactly once, as the engine's
-// Subscribe guarantees. If the stream ends while the room still has users
+// Subscribe guarantees. When no change waits behind it, it writes the
+// update itself to the connections that are idle (conn.sendNow), and
+// queues it for the others; when changes wait, it queues it for all, so
+// that their writers, running in parallel, merge what piles up.
+//
+// A connection that joins after the broadcaster took the room's list gets
+// the update in its handshake: the update was applied before it was
+// published. If the stream ends while the room still has users
 // (the store closing, a workspace failure), they are closed with 1013 so
 // that they reconnect and resync instead of silently missing updates.
 func (s *Server) broadcaster(r *room) {
@@ -429,13 +454,16 @@ func (s *Server) broadcaster(r *room) {
 			continue
 		}
 		seq++
-		msg := ysync.AppendUpdate(nil, ch.Update)
-		m := &outMsg{data: msg, update: msg[len(msg)-len(ch.Update):], seq: seq}
-		r.mu.Lock()
-		for c := range r.mu.conns {
-			c.enqueueMsg(m)
+		frame := binaryFrame(ysync.AppendUpdate(nil, ch.Update))
+		m := &outMsg{frame: frame, update: frame[len(frame)-len(ch.Update):], seq: seq}
+		now := r.sub.Backlog() == 0
+		for _, c := range r.connList() {
+			if now {
+				c.sendNow(m)
+			} else {
+				c.enqueueMsg(m)
+			}
 		}
-		r.mu.Unlock()
 		s.metrics.broadcasts.Add(1)
 	}
 	s.mu.Lock()
@@ -504,7 +532,7 @@ func (s *Server) finishApply(a appliedUpdate) (oplog.LSN, error) {
 // broadcastLocked queues msg, which is not an update (those come from the
 // broadcaster), to every connection of the room.
 func (r *room) broadcastLocked(msg []byte) {
-	m := &outMsg{data: msg}
+	m := &outMsg{frame: binaryFrame(msg)}
 	for c := range r.mu.conns {
 		c.enqueueMsg(m)
 	}

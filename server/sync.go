@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -35,7 +37,7 @@ const maxReasonLen = 120
 type conn struct {
 	id      uint64
 	srv     *Server
-	ws      *websocket.Conn
+	ws      *websocket.Conn // handshake, reads, the close frame
 	log     *slog.Logger
 	ctx     context.Context // canceled when the handler ends
 	tokenID string          // the id of the token the connection was opened with (revocation)
@@ -45,16 +47,37 @@ type conn struct {
 	code    websocket.StatusCode // guarded by kickMu, set once by kick
 	reason  string
 
+	// nc is the hijacked connection: the server writes its frames to it
+	// (frame.go). raw is its descriptor, for sendNow's non-blocking
+	// writes; nil if it has none.
+	nc  net.Conn
+	raw syscall.RawConn
+	// wmu is held while anything is written to nc: by the writer
+	// goroutine, or by sendNow when the send queue is empty.
+	wmu sync.Mutex
+	// pending counts the messages put in send and not yet written: while
+	// it is not zero, sendNow queues, so that messages keep their order.
+	pending atomic.Int64
+	// partial is the unwritten rest of a frame a non-blocking write began;
+	// it is written before anything else. Guarded by wmu.
+	partial []byte
+	// closing is set, under wmu, once the close frame is about to be sent
+	// or the connection failed: nothing more is written.
+	closing bool
+
 	// clients are the awareness client ids this connection controls;
 	// guarded by room.mu.
 	clients map[uint64]struct{}
 
-	// writes counts the writer's write calls twice, before and after each:
-	// odd while a write is in progress. watched is the value the sweeper
-	// saw at its previous check (the sweeper's own).
+	// writes counts the writer's blocking writes twice, before and after
+	// each: odd while a write is in progress. watched is the value the
+	// sweeper saw at its previous check (the sweeper's own).
 	writes  atomic.Uint64
 	watched uint64
-	pinging atomic.Bool // a ping is in flight (sweeper)
+	// pingOut is set (by the sweeper, its own) when it pings, and pongSeen
+	// cleared; a pong sets pongSeen.
+	pingOut  bool
+	pongSeen atomic.Bool
 }
 
 // kicked reports whether the connection is being closed.
@@ -67,14 +90,17 @@ func (c *conn) kicked() bool {
 	}
 }
 
-// enqueue queues msg without blocking; a full queue kicks the connection.
-func (c *conn) enqueue(msg []byte) { c.enqueueMsg(&outMsg{data: msg}) }
+// enqueue queues msg, a y-protocols message, without blocking; a full
+// queue kicks the connection.
+func (c *conn) enqueue(msg []byte) { c.enqueueMsg(&outMsg{frame: binaryFrame(msg)}) }
 
 // enqueueMsg queues m without blocking; a full queue kicks the connection.
 func (c *conn) enqueueMsg(m *outMsg) {
+	c.pending.Add(1)
 	select {
 	case c.send <- m:
 	default:
+		c.pending.Add(-1)
 		if c.kick(statusTryAgainLater, "send queue overflow: reading too slowly") {
 			c.srv.overflows.Add(1)
 		}
@@ -129,13 +155,31 @@ func (s *Server) handleSync(w http.ResponseWriter, req *http.Request) {
 	opts := &websocket.AcceptOptions{
 		InsecureSkipVerify: len(s.opts.OriginPatterns) == 0,
 		OriginPatterns:     s.opts.OriginPatterns,
+		CompressionMode:    websocket.CompressionDisabled, // frame.go writes plain frames
 	}
 	// Select the first subprotocol the client offers, if any: browsers
 	// fail the handshake when none is selected.
 	if p := firstSubprotocol(req); p != "" {
 		opts.Subprotocols = []string{p}
 	}
-	ws, err := websocket.Accept(w, req, opts)
+	// Pings and pongs are the server's to write (frame.go); the
+	// connection is known once the handshake is done.
+	var cref atomic.Pointer[conn]
+	opts.OnPingReceived = func(_ context.Context, p []byte) bool {
+		c := cref.Load()
+		if c == nil {
+			return true // coder/websocket answers: nothing else writes yet
+		}
+		c.sendFrame(appendFrame(nil, opPong, p))
+		return false
+	}
+	opts.OnPongReceived = func(context.Context, []byte) {
+		if c := cref.Load(); c != nil {
+			c.pongSeen.Store(true)
+		}
+	}
+	hr := &hijackRecorder{ResponseWriter: w}
+	ws, err := websocket.Accept(hr, req, opts)
 	if err != nil {
 		s.log.Warn("websocket handshake failed", "workspace", name, "remote", req.RemoteAddr, "err", err)
 		return
@@ -189,7 +233,12 @@ func (s *Server) handleSync(w http.ResponseWriter, req *http.Request) {
 		kickc:   make(chan struct{}),
 		clients: make(map[uint64]struct{}),
 		tokenID: claims.ID,
+		nc:      hr.conn,
 	}
+	if s.testHookWrite == nil { // a test's hook sees every write: none bypasses the writer
+		c.raw = rawConn(hr.conn)
+	}
+	cref.Store(c)
 	// The token's expiry ends the connection, not only later handshakes.
 	if !claims.Expires.IsZero() {
 		expiry := time.AfterFunc(s.untilExpiry(claims), func() { c.kick(statusUnauthorized, "token expired") })
@@ -210,6 +259,7 @@ func (s *Server) handleSync(w http.ResponseWriter, req *http.Request) {
 	}
 	r.mu.Lock()
 	r.mu.conns[c] = struct{}{}
+	r.mu.list = nil
 	c.enqueue(step1)
 	if r.mu.aw.Len() > 0 {
 		c.enqueue(ysync.AppendAwareness(nil, r.mu.aw.EncodeAll()))
@@ -262,6 +312,7 @@ func (s *Server) handleSync(w http.ResponseWriter, req *http.Request) {
 	// and tell the others.
 	r.mu.Lock()
 	delete(r.mu.conns, c)
+	r.mu.list = nil
 	if len(c.clients) > 0 {
 		ids := make([]uint64, 0, len(c.clients))
 		for id := range c.clients {
@@ -332,7 +383,7 @@ func (s *Server) handleMessage(r *room, c *conn, st *wsStore, data []byte, log *
 			// while the handshake's SyncStep2 is still on its way).
 			s.metrics.missingDeps.Add(1)
 			log.Info("update refused: missing dependencies; requesting them", "err", st.missing)
-			c.enqueue(ysync.AppendSyncStep1(nil, st.StateVector()))
+			c.sendFrame(binaryFrame(ysync.AppendSyncStep1(nil, st.StateVector())))
 		}
 		if st.readOnly && len(replies) > 0 {
 			if _, ok := m.(ysync.SyncStep1); !ok {
@@ -341,7 +392,7 @@ func (s *Server) handleMessage(r *room, c *conn, st *wsStore, data []byte, log *
 		}
 		for _, rep := range replies {
 			if len(rep) > 0 {
-				c.enqueue(rep)
+				c.sendFrame(binaryFrame(rep))
 			}
 		}
 	case ysync.AwarenessUpdate:
