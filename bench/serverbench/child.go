@@ -38,6 +38,7 @@ type childConfig struct {
 // serverStats is one sample of the child's own accounting.
 type serverStats struct {
 	CPU        time.Duration `json:"cpu_ns"`     // user+system, getrusage(RUSAGE_SELF)
+	Switches   int64         `json:"switches"`   // context switches, voluntary and not (getrusage)
 	RSS        int64         `json:"rss"`        // VmRSS, bytes (0: unknown)
 	GoMem      int64         `json:"go_mem"`     // heap in use + goroutine stacks, after a GC
 	Goroutines int           `json:"goroutines"` // runtime.NumGoroutine
@@ -166,14 +167,17 @@ loop:
 	return store.Close()
 }
 
-// sampleSelf measures this process after a GC. With shared fsyncs the
+// sampleSelf measures this process: its CPU time before a GC, its memory
+// after it. With shared fsyncs the
 // store's fsync-like calls are its rounds, not its logs' waits for them.
 func sampleSelf(store *engine.Store, groupSync bool) serverStats {
+	cpu, switches := selfUsage() // before the GC, which is the sample's own
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	st := serverStats{
-		CPU:        selfCPU(),
+		CPU:        cpu,
+		Switches:   switches,
 		RSS:        selfRSS(),
 		GoMem:      int64(ms.HeapInuse + ms.StackInuse),
 		Goroutines: runtime.NumGoroutine(),

@@ -211,7 +211,7 @@ func (c *client) observe(b []byte, now int64) {
 		}
 		c.next[wi] = seq + 1
 		w := c.room.writers[wi]
-		if w != c.writer {
+		if w != c.writer && sent >= c.r.measured.Load() {
 			c.lat = append(c.lat, now-sent)
 		}
 		if w.slots[seq%uint32(len(w.slots))].Add(1) == int32(len(c.room.clients)) {
@@ -223,11 +223,16 @@ func (c *client) observe(b []byte, now int64) {
 }
 
 // run sends edits until stop ends (at most len(slots) in flight; with
-// interval > 0, at most one per interval), then waits until drain ends for
-// the ones in flight to complete.
-func (w *writer) run(stop, drain context.Context, interval time.Duration) {
+// interval > 0, at most one per interval, the first after phase +
+// interval), then waits until drain ends for the ones in flight to
+// complete.
+func (w *writer) run(stop, drain context.Context, phase, interval time.Duration) {
 	var tick <-chan time.Time
 	if interval > 0 {
+		select {
+		case <-time.After(phase):
+		case <-stop.Done():
+		}
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		tick = t.C

@@ -10,21 +10,78 @@ import (
 )
 
 // WriteFloor measures, on this machine, the CPU time of one write(2) of a
-// size-byte message to a loopback TCP socket whose reader is waiting, spread
-// round-robin over conns connections: the least a server pays per message
-// per subscriber when it writes each message with its own system call, as
-// the sync server does (one WebSocket frame, one write). The time is the
-// writing thread's own (getrusage(RUSAGE_THREAD)), which includes the
-// kernel's loopback delivery and the reader's wake-up; the readers' CPU is
-// not counted. It returns 0 and an error where RUSAGE_THREAD is unsupported.
-func WriteFloor(conns, msgs, size int) (time.Duration, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// size-byte message to a loopback TCP socket whose reader is waiting, over
+// conns connections: the least a server pays per message per subscriber
+// when it writes each message with its own system call, as the sync server
+// does (one WebSocket frame, one write). It writes rounds of one message to
+// every connection (one broadcast each), pause apart: with no pause the
+// rounds follow each other as under a closed loop, with one (a light load)
+// every reader is idle again when the next round wakes it. Only the writes
+// are timed, as the writing thread's own CPU (getrusage(RUSAGE_THREAD)),
+// which includes the kernel's loopback delivery and the reader's wake-up;
+// the readers' CPU is not counted. It returns 0 and an error where
+// RUSAGE_THREAD is unsupported.
+func WriteFloor(conns, rounds, size int, pause time.Duration) (time.Duration, error) {
+	writers, stop, err := loopbackPairs(conns)
 	if err != nil {
 		return 0, err
 	}
+	defer stop()
+	msg := make([]byte, size)
+	errc := make(chan error, 1)
+	var cpu time.Duration
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		for range rounds {
+			if pause > 0 {
+				time.Sleep(pause)
+			}
+			t0, err := threadCPU()
+			if err != nil {
+				errc <- err
+				return
+			}
+			for _, w := range writers {
+				if _, err := w.Write(msg); err != nil {
+					errc <- err
+					return
+				}
+			}
+			t1, err := threadCPU()
+			if err != nil {
+				errc <- err
+				return
+			}
+			cpu += t1 - t0
+		}
+		errc <- nil
+	}()
+	if err := <-errc; err != nil {
+		return 0, err
+	}
+	if cpu <= 0 {
+		return 0, errors.New("serverbench: no thread CPU time measured")
+	}
+	return cpu / time.Duration(rounds*conns), nil
+}
+
+// loopbackPairs connects conns loopback TCP connections (no delay) whose
+// far ends are read and discarded by goroutines; stop closes them all and
+// waits for the readers.
+func loopbackPairs(conns int) (writers []net.Conn, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
 	defer ln.Close()
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	stop = func() {
+		for _, c := range writers {
+			c.Close()
+		}
+		wg.Wait()
+	}
 	accepted := make(chan net.Conn, conns)
 	wg.Go(func() {
 		for range conns {
@@ -35,16 +92,11 @@ func WriteFloor(conns, msgs, size int) (time.Duration, error) {
 			accepted <- c
 		}
 	})
-	writers := make([]net.Conn, 0, conns)
-	defer func() {
-		for _, c := range writers {
-			c.Close()
-		}
-	}()
 	for range conns {
 		c, err := net.Dial("tcp", ln.Addr().String())
 		if err != nil {
-			return 0, err
+			stop()
+			return nil, nil, err
 		}
 		c.(*net.TCPConn).SetNoDelay(true)
 		writers = append(writers, c)
@@ -59,38 +111,7 @@ func WriteFloor(conns, msgs, size int) (time.Duration, error) {
 			}
 		})
 	}
-	msg := make([]byte, size)
-	errc := make(chan error, 1)
-	var cpu time.Duration
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		t0, err := threadCPU()
-		if err != nil {
-			errc <- err
-			return
-		}
-		for i := range msgs {
-			if _, err := writers[i%conns].Write(msg); err != nil {
-				errc <- err
-				return
-			}
-		}
-		t1, err := threadCPU()
-		if err != nil {
-			errc <- err
-			return
-		}
-		cpu = t1 - t0
-		errc <- nil
-	}()
-	if err := <-errc; err != nil {
-		return 0, err
-	}
-	if cpu <= 0 {
-		return 0, errors.New("serverbench: no thread CPU time measured")
-	}
-	return cpu / time.Duration(msgs), nil
+	return writers, stop, nil
 }
 
 // FsyncFloor measures, on this machine, the CPU time of making a small

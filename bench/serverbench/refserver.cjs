@@ -43,11 +43,13 @@ rl.on('line', line => {
     process.stdout.write(`unsupported ${cmd}\n`)
     return
   }
+  const cpu = process.cpuUsage() // before the GC, which is the sample's own
+  const ru = process.resourceUsage()
   if (typeof global.gc === 'function') global.gc()
-  const cpu = process.cpuUsage()
   const mem = process.memoryUsage()
   process.stdout.write(JSON.stringify({
     cpu_ns: (cpu.user + cpu.system) * 1000,
+    switches: ru.voluntaryContextSwitches + ru.involuntaryContextSwitches,
     rss: mem.rss,
     go_mem: mem.heapUsed + mem.external,
     goroutines: 0

@@ -16,17 +16,23 @@
 //  0. WriteFloor measures what one loopback write(2) costs here, over as
 //     many connections as the cell has: the server makes one per delivery unless
 //     several updates are queued for a connection (then it merges them into one).
+//     In a closed loop the writes follow each other; at a rate they come in
+//     rounds an update interval apart, each waking idle readers. WakeCost
+//     measures, once, what waking a sleeping thread costs, and each row
+//     counts the server's context switches per update (cs/upd).
 //  1. The child starts; its memory is sampled (after a GC).
 //  2. All clients connect and sync (SyncStep1 both ways, as y-websocket
 //     does); the memory is sampled again: (idle − empty) ÷ clients is the
 //     memory per connection.
 //  3. Writers append markers (writer, sequence number, send time) to a
 //     Y.Text of their own crdt.Doc and send each transaction's update, for
-//     Options.Duration, each with at most Options.Window edits in flight —
-//     an edit is complete when every client of its workspace, the writer
-//     included, received it — or at Options.Rate. Observers decode nothing
-//     but the markers. The server's CPU time over the edit phase, divided by
-//     the deliveries (completed edits × clients of their workspace), is the
+//     Options.Warmup and then Options.Duration, each with at most
+//     Options.Window edits in flight — an edit is complete when every client
+//     of its workspace, the writer included, received it — or at
+//     Options.Rate. Observers decode nothing but the markers. The server's
+//     CPU time from the end of the warm-up to the last completion, divided by
+//     the deliveries (edits completed in that time × clients of their
+//     workspace), is the
 //     CPU per update per subscriber; it includes applying and logging each
 //     update, so with small rooms it is more than the fan-out alone.
 //  4. Every client checks that it received every edit of its workspace once
@@ -96,8 +102,15 @@ type Options struct {
 	// many clients of each write; zero means 1.
 	Workspaces  int
 	RoomWriters int
-	// Duration is how long writers send in each cell; zero means 10 s.
+	// Duration is how long writers send in each cell after the warm-up;
+	// zero means 10 s.
 	Duration time.Duration
+	// Warmup is how long writers send before the measurement starts: the
+	// first edits of a fresh workspace and the settling of the setup's
+	// garbage are not what a delivery costs. The figures (CPU, updates,
+	// latencies) cover the edits sent after it. Zero means 1 s; negative
+	// means none.
+	Warmup time.Duration
 	// Rate, if positive, is the total edits/s of a cell, spread evenly over
 	// its writers; zero means as fast as the window allows.
 	Rate float64
@@ -116,7 +129,8 @@ type Options struct {
 	// client connected, server-<scenario>-<clients>.heap.pprof, a CPU
 	// profile over the edit phase, server-<scenario>-<clients>.pprof, and a
 	// heap profile after it, server-<scenario>-<clients>.after.heap.pprof
-	// (its alloc_space minus the first's is what the edit phase allocated).
+	// (its alloc_space minus the first's is what the warm-up and the edit
+	// phase allocated).
 	ProfileDir string
 	// ChildArgs are the arguments with which os.Executable() is started as
 	// the server; that program must call ServeChild before anything else.
@@ -150,12 +164,12 @@ type Result struct {
 
 	Updates       int64         `json:"updates"`    // edits applied and received by every client of their workspace
 	Deliveries    int64         `json:"deliveries"` // edit receipts, senders' echoes included
-	Elapsed       time.Duration `json:"elapsed_ns"` // first send to last completion
+	Elapsed       time.Duration `json:"elapsed_ns"` // end of the warm-up to last completion
 	UpdatesPerSec float64       `json:"updates_per_s"`
-	P50           time.Duration `json:"p50_ns"` // send → receipt by another client
+	P50           time.Duration `json:"p50_ns"` // send → receipt by another client, of edits sent after the warm-up
 	P99           time.Duration `json:"p99_ns"`
 
-	ServerCPU         time.Duration `json:"server_cpu_ns"`       // over the edit phase
+	ServerCPU         time.Duration `json:"server_cpu_ns"`       // over the edit phase after the warm-up
 	CPUPerDelivery    time.Duration `json:"cpu_per_delivery_ns"` // ServerCPU ÷ Deliveries
 	ClientCPU         time.Duration `json:"client_cpu_ns"`       // this process, same phase
 	RSSPerConn        float64       `json:"rss_per_conn"`        // bytes, idle
@@ -163,6 +177,10 @@ type Result struct {
 	GoroutinesPerConn float64       `json:"goroutines_per_conn"`
 	IdleRSS           int64         `json:"idle_rss"`       // the server's RSS with every client connected
 	WriteFloor        time.Duration `json:"write_floor_ns"` // WriteFloor(clients, …) measured before the cell
+	// Switches is how many times the server's threads were switched out
+	// (voluntarily or not) over the edit phase: under a light load, every
+	// update wakes idle threads, and Run's WakeCost says what each costs.
+	Switches int64 `json:"switches"`
 	// Fsyncs is how many fsyncs (or shared rounds) the store made over the
 	// edit phase, and FsyncFloor what one costs here (FsyncFloor, measured
 	// once per run on the stores' filesystem; 0 with durability none).
@@ -213,6 +231,7 @@ func Run(ctx context.Context, opts Options, w io.Writer) ([]Result, error) {
 	opts.Writers = cmp.Or(opts.Writers, 10)
 	opts.RoomWriters = cmp.Or(opts.RoomWriters, 1)
 	opts.Duration = cmp.Or(opts.Duration, 10*time.Second)
+	opts.Warmup = max(cmp.Or(opts.Warmup, time.Second), 0)
 	opts.Window = cmp.Or(opts.Window, 8)
 	opts.Repeat = max(opts.Repeat, 1)
 	if opts.Progress == nil {
@@ -236,6 +255,11 @@ func Run(ctx context.Context, opts Options, w io.Writer) ([]Result, error) {
 		}
 	}
 
+	wake, werr := WakeCost(2000)
+	if werr == nil {
+		fmt.Fprintf(opts.Progress, "bench server: a thread wake-up costs %.1f µs of CPU here\n", float64(wake)/1e3)
+	}
+
 	var ref *reference
 	switch opts.Reference {
 	case "", RefNone:
@@ -254,8 +278,8 @@ func Run(ctx context.Context, opts Options, w io.Writer) ([]Result, error) {
 		fmt.Fprintf(w, "reference: %s (in memory, no persistence), the same clients, after each of our cells\n", ref)
 	}
 
-	fmt.Fprintf(w, "%-11s %-5s %7s %6s %7s %10s %8s %8s %14s %8s %8s %8s %7s %11s %8s %7s %10s\n",
-		"server", "ws", "clients", "spaces", "writers", "updates/s", "p50 ms", "p99 ms", "µs CPU/upd/sub", "×anchor", "floor µs", "×floor", "×ref",
+	fmt.Fprintf(w, "%-11s %-5s %7s %6s %7s %10s %8s %8s %14s %8s %8s %8s %7s %6s %11s %8s %7s %10s\n",
+		"server", "ws", "clients", "spaces", "writers", "updates/s", "p50 ms", "p99 ms", "µs CPU/upd/sub", "×anchor", "floor µs", "×floor", "×ref", "cs/upd",
 		"KB RSS/conn", "×anchor", "×ref", "Go KB/conn")
 	var out []Result
 	for _, sc := range opts.Scenarios {
@@ -323,7 +347,10 @@ func Run(ctx context.Context, opts Options, w io.Writer) ([]Result, error) {
 	if ref != nil {
 		fmt.Fprintf(w, "×ref: ours ÷ the reference's figure in the same cell (the reference keeps documents in memory only; ours logs every update with the -durability given).\n")
 	}
-	fmt.Fprintf(w, "floor: the least CPU per delivery on this machine of the system calls the server made: one write(2) of a %d-byte message to a loopback TCP socket, spread over as many connections (the server makes one per delivery, or one per batch of queued updates it merges), plus its fsyncs' share (the CPU of one fsync of a small append, times fsyncs per delivery).\n", floorMsgSize)
+	fmt.Fprintf(w, "floor: the least CPU per delivery on this machine of the system calls the server made: one write(2) of a %d-byte message to a loopback TCP socket, spread over as many connections (the server makes one per delivery, or one per batch of queued updates it merges) — back to back in a closed loop, one broadcast per update interval at a -rate —, plus its fsyncs' share (the CPU of one fsync of a small append, times fsyncs per delivery).\n", floorMsgSize)
+	if werr == nil {
+		fmt.Fprintf(w, "cs/upd: the server's context switches per update; each wake-up of a sleeping thread costs %.1f µs of CPU on this machine (WakeCost), which weighs cs/upd × that ÷ subscribers per delivery.\n", float64(wake)/1e3)
+	}
 	return out, nil
 }
 
@@ -358,10 +385,14 @@ func printRow(w io.Writer, r Result) {
 	if r.Server != ServerOctoBase {
 		goMem = "—" // the reference's V8 heap is not Go memory
 	}
-	fmt.Fprintf(w, "%-11s %-5s %7d %6d %7d %10.0f %8.2f %8.2f %14.2f %7.2f× %8s %8s %7s %11.1f %7.2f× %7s %10s\n",
+	switches := "n/a"
+	if r.Updates > 0 && r.Switches > 0 {
+		switches = fmt.Sprintf("%.1f", float64(r.Switches)/float64(r.Updates))
+	}
+	fmt.Fprintf(w, "%-11s %-5s %7d %6d %7d %10.0f %8.2f %8.2f %14.2f %7.2f× %8s %8s %7s %6s %11.1f %7.2f× %7s %10s\n",
 		r.Server, r.Scenario, r.Clients, r.Workspaces, r.Writers, r.UpdatesPerSec,
 		float64(r.P50)/1e6, float64(r.P99)/1e6,
-		float64(r.CPUPerDelivery)/1e3, float64(r.CPUPerDelivery)/float64(AnchorCPUPerDelivery), floor, vsFloor, ratio(r.CPUVsRef),
+		float64(r.CPUPerDelivery)/1e3, float64(r.CPUPerDelivery)/float64(AnchorCPUPerDelivery), floor, vsFloor, ratio(r.CPUVsRef), switches,
 		r.RSSPerConn/1e3, r.RSSPerConn/AnchorBytesPerConn, ratio(r.RSSVsRef), goMem)
 }
 
@@ -369,6 +400,9 @@ func printRow(w io.Writer, r Result) {
 type run struct {
 	epoch   time.Time
 	closing atomic.Bool // set before the clients are closed on purpose
+	// measured is the run time (now) from which sent edits are measured:
+	// the end of the warm-up. Set before any edit is sent.
+	measured atomic.Int64
 }
 
 // now is the run's clock: ns since its epoch (monotonic).
@@ -438,7 +472,14 @@ func runCell(ctx context.Context, opts Options, scenario string, n int, ref *ref
 	}
 
 	if ref == nil {
-		if floor, err := WriteFloor(n, max(50_000, 10*n), floorMsgSize); err == nil {
+		// Closed loop: broadcasts back to back. At a rate: one broadcast
+		// per update interval (at most 100 ms apart), readers idle between.
+		rounds, pause := max(50_000/n, 10), time.Duration(0)
+		if opts.Rate > 0 {
+			pause = min(max(time.Duration(float64(time.Second)/opts.Rate), time.Millisecond), 100*time.Millisecond)
+			rounds = min(max(20_000/n, 10), 30)
+		}
+		if floor, err := WriteFloor(n, rounds, floorMsgSize, pause); err == nil {
 			res.WriteFloor = floor
 			prog("floor: %.2f µs per write(2)", float64(floor)/1e3)
 		} else {
@@ -505,28 +546,53 @@ func runCell(ctx context.Context, opts Options, scenario string, n int, ref *ref
 		if err := ch.okCommand(ctx, "heap "+filepath.Join(opts.ProfileDir, fmt.Sprintf("server-%s-%d.heap.pprof", scenario, n))); err != nil {
 			return res, err
 		}
-		if err := ch.profile(ctx, filepath.Join(opts.ProfileDir, fmt.Sprintf("server-%s-%d.pprof", scenario, n))); err != nil {
-			return res, err
-		}
 	}
 	var interval time.Duration
 	if opts.Rate > 0 {
 		interval = time.Duration(float64(res.Writers) / opts.Rate * float64(time.Second))
 	}
+	r.measured.Store(r.now() + int64(opts.Warmup))
+	stop, cancelStop := context.WithTimeout(ctx, opts.Warmup+opts.Duration)
+	defer cancelStop()
+	drain, cancelDrain := context.WithTimeout(ctx, opts.Warmup+opts.Duration+time.Minute)
+	defer cancelDrain()
+	// At a rate, the writers' ticks are spread evenly over the interval:
+	// the cell's edits come one by one, as from people typing
+	// independently, not in bursts of one per writer.
+	var wg sync.WaitGroup
+	k := 0
+	for _, rm := range rooms {
+		for _, w := range rm.writers {
+			phase := interval * time.Duration(k) / time.Duration(res.Writers)
+			k++
+			wg.Go(func() { w.run(stop, drain, phase, interval) })
+		}
+	}
+	if opts.Warmup > 0 {
+		prog("warming up for %v", opts.Warmup)
+		select {
+		case <-time.After(time.Duration(r.measured.Load() - r.now())):
+		case <-ctx.Done():
+		}
+	}
+	// The measurement starts: what completes from now on counts (an edit
+	// in flight at the mark counts whole, like the ones draining at the
+	// end).
 	cpu0, err := ch.stats(ctx)
 	if err != nil {
 		return res, err
 	}
 	clientCPU0 := selfCPU()
 	t0 := r.now()
-	stop, cancelStop := context.WithTimeout(ctx, opts.Duration)
-	defer cancelStop()
-	drain, cancelDrain := context.WithTimeout(ctx, opts.Duration+time.Minute)
-	defer cancelDrain()
-	var wg sync.WaitGroup
+	done0 := make(map[*writer]int64)
 	for _, rm := range rooms {
 		for _, w := range rm.writers {
-			wg.Go(func() { w.run(stop, drain, interval) })
+			done0[w] = w.completed.Load()
+		}
+	}
+	if profile {
+		if err := ch.profile(ctx, filepath.Join(opts.ProfileDir, fmt.Sprintf("server-%s-%d.pprof", scenario, n))); err != nil {
+			return res, err
 		}
 	}
 	prog("editing for %v (%d writers)", opts.Duration, res.Writers)
@@ -548,13 +614,15 @@ func runCell(ctx context.Context, opts Options, scenario string, n int, ref *ref
 		}
 	}
 	res.ServerCPU = cpu1.CPU - cpu0.CPU
+	res.Switches = cpu1.Switches - cpu0.Switches
 	res.Fsyncs = cpu1.Fsyncs - cpu0.Fsyncs
 	t1 := t0
 	var werrs []error
 	for _, rm := range rooms {
 		for _, w := range rm.writers {
-			res.Updates += w.completed.Load()
-			res.Deliveries += w.completed.Load() * int64(len(rm.clients))
+			done := w.completed.Load() - done0[w]
+			res.Updates += done
+			res.Deliveries += done * int64(len(rm.clients))
 			t1 = max(t1, w.lastDone.Load())
 			if w.err != nil {
 				werrs = append(werrs, fmt.Errorf("writer %d of %s: %w", w.idx, rm.name, w.err))

@@ -65,6 +65,9 @@ func TestRunServerSmall(t *testing.T) {
 		if r.WriteFloor <= 0 {
 			t.Errorf("%s: write floor %v", r.Scenario, r.WriteFloor)
 		}
+		if r.Switches <= 0 && runtime.GOOS == "linux" {
+			t.Errorf("%s: %d context switches", r.Scenario, r.Switches)
+		}
 		if r.FsyncFloor != 0 || r.Floor != r.WriteFloor { // durability none: no fsync floor measured
 			t.Errorf("%s: %d fsyncs at %v each, floor %v (write floor %v)", r.Scenario, r.Fsyncs, r.FsyncFloor, r.Floor, r.WriteFloor)
 		}
@@ -132,6 +135,7 @@ func TestRunServerRepeat(t *testing.T) {
 		Clients:    []int{6},
 		Writers:    2,
 		Duration:   300 * time.Millisecond,
+		Warmup:     100 * time.Millisecond,
 		Durability: oplog.SyncNone,
 		Dir:        t.TempDir(),
 		Repeat:     3,
@@ -149,6 +153,38 @@ func TestRunServerRepeat(t *testing.T) {
 	}
 }
 
+// TestRunServerWarmup: the edits of the warm-up are sent but not measured.
+// At 20 edits/s, a second of warm-up and a second measured count about 20
+// edits, not 40.
+func TestRunServerWarmup(t *testing.T) {
+	var out, progress bytes.Buffer
+	res, err := Run(context.Background(), Options{
+		Scenarios:  []string{"one"},
+		Clients:    []int{4},
+		Writers:    2,
+		Rate:       20,
+		Warmup:     time.Second,
+		Duration:   time.Second,
+		Durability: oplog.SyncNone,
+		Dir:        t.TempDir(),
+		Progress:   &progress,
+	}, &out)
+	t.Logf("table:\n%s\nprogress:\n%s", out.String(), progress.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res[0]
+	if r.Updates < 12 || r.Updates > 28 || r.Deliveries != 4*r.Updates {
+		t.Fatalf("%d updates (%d deliveries) measured at 20/s over 1 s after 1 s of warm-up; want about 20", r.Updates, r.Deliveries)
+	}
+	if r.Elapsed < 900*time.Millisecond || r.Elapsed > 1500*time.Millisecond {
+		t.Fatalf("elapsed %v, want the measured second", r.Elapsed)
+	}
+	if !strings.Contains(progress.String(), "warming up for 1s") {
+		t.Error("no warm-up progress line")
+	}
+}
+
 func TestMedian(t *testing.T) {
 	rs := []Result{{CPUPerDelivery: 5, Updates: 1}, {CPUPerDelivery: 1, Updates: 2}, {CPUPerDelivery: 9, Updates: 3}, {CPUPerDelivery: 3, Updates: 4}}
 	m := median(rs)
@@ -157,6 +193,29 @@ func TestMedian(t *testing.T) {
 	}
 	if m := median(rs[:1]); m.Runs != 1 || m.CPUMin != 5 || m.CPUMax != 5 || m.Updates != 1 {
 		t.Fatalf("median of one: %+v", m)
+	}
+}
+
+// TestWriteFloor: back to back and paced, a write costs something.
+func TestWriteFloor(t *testing.T) {
+	for _, pause := range []time.Duration{0, 5 * time.Millisecond} {
+		d, err := WriteFloor(10, 20, 64, pause)
+		if err != nil && runtime.GOOS != "linux" {
+			t.Skip(err) // RUSAGE_THREAD is Linux's
+		}
+		if err != nil || d <= 0 {
+			t.Fatalf("WriteFloor, pause %v: %v, %v", pause, d, err)
+		}
+	}
+}
+
+func TestWakeCost(t *testing.T) {
+	d, err := WakeCost(200)
+	if err != nil && runtime.GOOS == "windows" {
+		t.Skip(err)
+	}
+	if err != nil || d <= 0 || d > 10*time.Millisecond {
+		t.Fatalf("WakeCost: %v, %v", d, err)
 	}
 }
 

@@ -14,6 +14,11 @@ var errUnsupported = errors.New("serverbench: not supported on this system")
 
 func selfCPU() time.Duration { return 0 }
 
+func selfUsage() (time.Duration, int64) { return 0, 0 }
+
 func threadCPU() (time.Duration, error) { return 0, errUnsupported }
 
 func raiseFileLimit(need uint64) (uint64, error) { return 0, errUnsupported }
+
+// WakeCost is not measured here.
+func WakeCost(int) (time.Duration, error) { return 0, errUnsupported }

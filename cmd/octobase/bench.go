@@ -199,7 +199,8 @@ func (r *benchServerRunner) Flags(fs *flag.FlagSet) {
 	fs.IntVar(&r.opts.Writers, "writers", 10, "editing clients in the one-workspace scenario")
 	fs.IntVar(&r.opts.Workspaces, "workspaces", 0, "workspaces in the many-workspace scenario (0: clients/10)")
 	fs.IntVar(&r.opts.RoomWriters, "room-writers", 1, "editing clients per workspace in the many-workspace scenario")
-	fs.DurationVar(&r.opts.Duration, "duration", 10*time.Second, "how long writers edit in each cell")
+	fs.DurationVar(&r.opts.Duration, "duration", 10*time.Second, "how long writers edit in each cell, measured")
+	fs.DurationVar(&r.opts.Warmup, "warmup", time.Second, "how long writers edit in each cell before the measurement starts (0: none)")
 	fs.Float64Var(&r.opts.Rate, "rate", 0, "total edits/s per cell (0: as fast as -window allows)")
 	fs.IntVar(&r.opts.Window, "window", 8, "edits of one writer in flight at most (sent, not yet received by all)")
 	fs.StringVar(&r.durability, "durability", "always", "the server store's durability: always, interval or none")
@@ -237,8 +238,11 @@ func (r *benchServerRunner) Run(ctx context.Context, env *Env, args []string) er
 		return usagef("-durability: %v", err)
 	}
 	r.opts.Durability = d
-	if r.opts.Writers < 1 || r.opts.RoomWriters < 1 || r.opts.Workspaces < 0 || r.opts.Window < 1 || r.opts.Rate < 0 || r.opts.Duration <= 0 || r.opts.Repeat < 1 {
-		return usagef("-writers, -room-writers, -window, -repeat and -duration must be positive, -workspaces and -rate ≥ 0")
+	if r.opts.Writers < 1 || r.opts.RoomWriters < 1 || r.opts.Workspaces < 0 || r.opts.Window < 1 || r.opts.Rate < 0 || r.opts.Duration <= 0 || r.opts.Warmup < 0 || r.opts.Repeat < 1 {
+		return usagef("-writers, -room-writers, -window, -repeat and -duration must be positive, -workspaces, -rate and -warmup ≥ 0")
+	}
+	if r.opts.Warmup == 0 {
+		r.opts.Warmup = -1 // serverbench: none (0 is its default)
 	}
 	r.opts.ChildArgs = []string{"bench", "server"}
 	r.opts.Progress = env.Stderr

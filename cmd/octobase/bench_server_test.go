@@ -17,6 +17,7 @@ func TestBenchServerUsage(t *testing.T) {
 		{"-durability", "sometimes"},
 		{"-writers", "0"},
 		{"-duration", "0s"},
+		{"-warmup", "-1s"},
 		{"extra"},
 	} {
 		var out, errb bytes.Buffer
