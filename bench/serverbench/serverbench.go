@@ -552,9 +552,11 @@ func runCell(ctx context.Context, opts Options, scenario string, n int, ref *ref
 		interval = time.Duration(float64(res.Writers) / opts.Rate * float64(time.Second))
 	}
 	r.measured.Store(r.now() + int64(opts.Warmup))
-	stop, cancelStop := context.WithTimeout(ctx, opts.Warmup+opts.Duration)
+	// stop ends the sending Duration after the measurement started, drain
+	// the wait for the edits in flight a minute later.
+	stop, cancelStop := context.WithCancel(ctx)
 	defer cancelStop()
-	drain, cancelDrain := context.WithTimeout(ctx, opts.Warmup+opts.Duration+time.Minute)
+	drain, cancelDrain := context.WithCancel(ctx)
 	defer cancelDrain()
 	// At a rate, the writers' ticks are spread evenly over the interval:
 	// the cell's edits come one by one, as from people typing
@@ -575,15 +577,17 @@ func runCell(ctx context.Context, opts Options, scenario string, n int, ref *ref
 		case <-ctx.Done():
 		}
 	}
-	// The measurement starts: what completes from now on counts (an edit
-	// in flight at the mark counts whole, like the ones draining at the
-	// end).
+	// The measurement starts when the server has sampled its CPU time (a
+	// busy single-threaded server answers late): what completes from then
+	// on counts (an edit in flight at the mark counts whole, like the ones
+	// draining at the end), and the writers send for Duration more.
 	cpu0, err := ch.stats(ctx)
 	if err != nil {
 		return res, err
 	}
 	clientCPU0 := selfCPU()
 	t0 := r.now()
+	r.measured.Store(max(r.measured.Load(), t0))
 	done0 := make(map[*writer]int64)
 	for _, rm := range rooms {
 		for _, w := range rm.writers {
@@ -596,6 +600,13 @@ func runCell(ctx context.Context, opts Options, scenario string, n int, ref *ref
 		}
 	}
 	prog("editing for %v (%d writers)", opts.Duration, res.Writers)
+	select {
+	case <-time.After(opts.Duration):
+	case <-ctx.Done():
+	}
+	cancelStop()
+	drainTimer := time.AfterFunc(time.Minute, cancelDrain)
+	defer drainTimer.Stop()
 	wg.Wait()
 	cpu1, err := ch.stats(ctx)
 	if err != nil {
