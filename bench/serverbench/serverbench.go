@@ -674,8 +674,8 @@ func runCell(ctx context.Context, opts Options, scenario string, n int, ref *ref
 		res.P50 = time.Duration(lat[len(lat)*50/100])
 		res.P99 = time.Duration(lat[min(len(lat)-1, len(lat)*99/100)])
 	}
-	prog("%d updates in %v, server CPU %v, client CPU %v", res.Updates, res.Elapsed.Round(time.Millisecond),
-		res.ServerCPU.Round(time.Millisecond), res.ClientCPU.Round(time.Millisecond))
+	prog("%d updates in %v, server CPU %v, client CPU %v, %d fsyncs, %d context switches", res.Updates, res.Elapsed.Round(time.Millisecond),
+		res.ServerCPU.Round(time.Millisecond), res.ClientCPU.Round(time.Millisecond), res.Fsyncs, res.Switches)
 	switch {
 	case len(werrs) > 0:
 		return res, fmt.Errorf("%d writers failed, first: %w", len(werrs), werrs[0])
