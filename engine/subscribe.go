@@ -22,7 +22,10 @@ type Subscription struct {
 	cancel context.CancelCauseFunc
 	wake   chan struct{}
 	done   chan struct{}
-	err    error // set before done is closed
+	// err is why the subscription ended, set (under errMu) before C is
+	// closed: a reader that sees C closed can call Err at once.
+	errMu sync.Mutex
+	err   error
 	// backlog counts the live changes queued and not yet handed to C
 	// (Backlog).
 	backlog atomic.Int64
@@ -90,16 +93,14 @@ func (s *Subscription) Close() {
 	<-s.done
 }
 
-// Err returns why the subscription ended (nil while it runs):
-// context.Canceled after Close, the context's cause, ErrClosed after
-// Store.Close, or the error that stopped a history replay.
+// Err returns why the subscription ended (nil while it runs; set before C
+// is closed, so a reader that found C closed gets it): context.Canceled
+// after Close, the context's cause, ErrClosed after Store.Close, or the
+// error that stopped a history replay.
 func (s *Subscription) Err() error {
-	select {
-	case <-s.done:
-		return s.err
-	default:
-		return nil
-	}
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	return s.err
 }
 
 // Backlog is how many published changes wait behind the one C delivers
@@ -146,14 +147,18 @@ func (s *Subscription) send(ch Change) bool {
 // again from where it stopped.
 func (s *Subscription) run(pos oplog.LSN) {
 	w := s.w
+	var err error // why it ended, if not its context
 	defer func() {
 		w.mu.Lock()
 		delete(w.mu.subs, s)
 		w.mu.Unlock()
 		w.release()
-		if s.err == nil {
-			s.err = context.Cause(s.ctx)
+		if err == nil {
+			err = context.Cause(s.ctx)
 		}
+		s.errMu.Lock()
+		s.err = err
+		s.errMu.Unlock()
 		s.cancel(nil)
 		close(s.c)
 		close(s.done)
@@ -163,10 +168,10 @@ func (s *Subscription) run(pos oplog.LSN) {
 		liveFrom := s.mu.liveFrom
 		s.mu.Unlock()
 		if pos < liveFrom {
-			next, err := w.history(s.ctx, pos, liveFrom-1, s.send)
-			if err != nil {
+			next, herr := w.history(s.ctx, pos, liveFrom-1, s.send)
+			if herr != nil {
 				if s.ctx.Err() == nil {
-					s.err = err
+					err = herr
 				}
 				return
 			}

@@ -38,7 +38,9 @@ type TailStream struct {
 	pos    atomic.Uint64 // last LSN examined (see Position)
 	cancel context.CancelCauseFunc
 	done   chan struct{}
-	err    error // set before done is closed
+	// err is why the stream ended, set (under errMu) before C is closed.
+	errMu sync.Mutex
+	err   error
 
 	ws   *engine.Workspace
 	f    *tailFilter  // nil: no predicate
@@ -185,16 +187,14 @@ func (t *TailStream) Close() {
 	<-t.done
 }
 
-// Err returns why the stream ended (nil while it runs): context.Canceled
+// Err returns why the stream ended (nil while it runs; set before C is
+// closed, so a reader that found C closed gets it): context.Canceled
 // after Close, the context's cause, engine.ErrClosed after the store
 // closed, or the error that stopped it.
 func (t *TailStream) Err() error {
-	select {
-	case <-t.done:
-		return t.err
-	default:
-		return nil
-	}
+	t.errMu.Lock()
+	defer t.errMu.Unlock()
+	return t.err
 }
 
 // run delivers the stream's events: from its private replica (history,
@@ -214,7 +214,9 @@ func (t *TailStream) run(ctx context.Context) {
 				err = cause
 			}
 		}
+		t.errMu.Lock()
 		t.err = err
+		t.errMu.Unlock()
 		t.cancel(nil)
 		close(t.c)
 		close(t.done)
