@@ -27,6 +27,8 @@ func TestDirectWrites(t *testing.T) {
 	ups := docUpdates(1, "t", 20)
 	before := e.srv.metrics.wsDirect.Load()
 	for i, u := range ups {
+		// Each is read before the next is applied: the broadcaster finds
+		// no change waiting behind it.
 		if _, err := ws.Apply(ctx, u, "test"); err != nil {
 			t.Fatal(err)
 		}
@@ -64,9 +66,12 @@ func TestDirectWritePartial(t *testing.T) {
 			t.Fatalf("no partial write after %d updates of 100 KB", len(ups))
 		}
 		doc.Transact(nil, func(tx *crdt.Txn) { insertText("t", 0, chunk)(tx, doc) })
+		b := e.srv.metrics.broadcasts.Load()
 		if _, err := ws.Apply(ctx, ups[len(ups)-1], "test"); err != nil {
 			t.Fatal(err)
 		}
+		// One at a time: with changes waiting, the broadcaster queues.
+		waitFor(t, "the broadcast", func() bool { return e.srv.metrics.broadcasts.Load() > b })
 	}
 	readRuns(t, slow, ups)
 	if e.srv.metrics.wsDirect.Load() == 0 {

@@ -17,10 +17,10 @@ import (
 // every connection (one broadcast each), pause apart: with no pause the
 // rounds follow each other as under a closed loop, with one (a light load)
 // every reader is idle again when the next round wakes it. Only the writes
-// are timed, as the writing thread's own CPU (getrusage(RUSAGE_THREAD)),
+// are timed, as the writing thread's own CPU (threadCPU: CLOCK_THREAD_CPUTIME_ID),
 // which includes the kernel's loopback delivery and the reader's wake-up;
 // the readers' CPU is not counted. It returns 0 and an error where
-// RUSAGE_THREAD is unsupported.
+// a thread's CPU time is not measured (outside Linux).
 func WriteFloor(conns, rounds, size int, pause time.Duration) (time.Duration, error) {
 	writers, stop, err := loopbackPairs(conns)
 	if err != nil {
@@ -116,12 +116,12 @@ func loopbackPairs(conns int) (writers []net.Conn, stop func(), err error) {
 
 // FsyncFloor measures, on this machine, the CPU time of making a small
 // append durable: n times, a size-byte write to a new file in dir followed
-// by its fsync, timed as the thread's own CPU (getrusage(RUSAGE_THREAD),
+// by its fsync, timed as the thread's own CPU (threadCPU,
 // the kernel's work for the flush included, the Go scheduler's around the
 // blocking call not). It is what a server pays per fsync whatever its
 // code: per delivery, the floor of a store that fsyncs k times for d
 // deliveries is WriteFloor + FsyncFloor × k ÷ d. It returns 0 and an error
-// where RUSAGE_THREAD is unsupported.
+// where a thread's CPU time is not measured (outside Linux).
 func FsyncFloor(dir string, n, size int) (time.Duration, error) {
 	f, err := os.CreateTemp(dir, "fsync-floor-")
 	if err != nil {

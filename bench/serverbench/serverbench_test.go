@@ -201,7 +201,7 @@ func TestWriteFloor(t *testing.T) {
 	for _, pause := range []time.Duration{0, 5 * time.Millisecond} {
 		d, err := WriteFloor(10, 20, 64, pause)
 		if err != nil && runtime.GOOS != "linux" {
-			t.Skip(err) // RUSAGE_THREAD is Linux's
+			t.Skip(err) // a thread's CPU time is measured on Linux
 		}
 		if err != nil || d <= 0 {
 			t.Fatalf("WriteFloor, pause %v: %v, %v", pause, d, err)
@@ -222,7 +222,7 @@ func TestWakeCost(t *testing.T) {
 func TestFsyncFloor(t *testing.T) {
 	d, err := FsyncFloor(t.TempDir(), 20, 100)
 	if err != nil && runtime.GOOS != "linux" {
-		t.Skip(err) // RUSAGE_THREAD is Linux's
+		t.Skip(err) // a thread's CPU time is measured on Linux
 	}
 	if err != nil || d <= 0 {
 		t.Fatalf("FsyncFloor: %v, %v", d, err)

@@ -30,19 +30,6 @@ func selfUsage() (time.Duration, int64) {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), int64(ru.Nvcsw + ru.Nivcsw)
 }
 
-// rusageThread is RUSAGE_THREAD (Linux): the calling thread's usage.
-// Elsewhere getrusage rejects it, and WriteFloor reports the error.
-const rusageThread = 1
-
-// threadCPU is the calling thread's user+system CPU time.
-func threadCPU() (time.Duration, error) {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
-		return 0, err
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
-}
-
 // raiseFileLimit makes RLIMIT_NOFILE's soft limit at least need if the hard
 // limit allows, and returns the resulting soft limit. It fails, naming both
 // limits, when the hard limit is too low.
