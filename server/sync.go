@@ -165,19 +165,7 @@ func (s *Server) handleSync(w http.ResponseWriter, req *http.Request) {
 	// Pings and pongs are the server's to write (frame.go); the
 	// connection is known once the handshake is done.
 	var cref atomic.Pointer[conn]
-	opts.OnPingReceived = func(_ context.Context, p []byte) bool {
-		c := cref.Load()
-		if c == nil {
-			return true // coder/websocket answers: nothing else writes yet
-		}
-		c.sendFrame(appendFrame(nil, opPong, p))
-		return false
-	}
-	opts.OnPongReceived = func(context.Context, []byte) {
-		if c := cref.Load(); c != nil {
-			c.pongSeen.Store(true)
-		}
-	}
+	controlHandlers(opts, &cref)
 	hr := &hijackRecorder{ResponseWriter: w}
 	ws, err := websocket.Accept(hr, req, opts)
 	if err != nil {
