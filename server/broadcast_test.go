@@ -74,14 +74,7 @@ func matchRun(t *testing.T, got []byte, want [][]byte) int {
 func TestBroadcastFromEveryPath(t *testing.T) {
 	e := startServer(t, t.TempDir(), Options{})
 	ctx := context.Background()
-	c := dial(t, e.wsURL("bc"), nil)
-	if _, ok := readMsg(t, c).(ysync.SyncStep1); !ok {
-		t.Fatal("want SyncStep1 first")
-	}
-	ws, err := e.store.Workspace(ctx, "bc")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ws := e.greeted(t, "bc")
 	const n = 15
 	var wg sync.WaitGroup
 	wg.Add(3)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"octobase/engine/crdt"
-	"octobase/replication/ysync"
 )
 
 // TestDirectWrites: updates broadcast to an idle connection are written by
@@ -16,14 +15,7 @@ import (
 func TestDirectWrites(t *testing.T) {
 	e := startServer(t, t.TempDir(), Options{})
 	ctx := context.Background()
-	c := dial(t, e.wsURL("dw"), nil)
-	if _, ok := readMsg(t, c).(ysync.SyncStep1); !ok {
-		t.Fatal("want SyncStep1 first")
-	}
-	ws, err := e.store.Workspace(ctx, "dw")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ws := e.greeted(t, "dw")
 	ups := docUpdates(1, "t", 20)
 	before := e.srv.metrics.wsDirect.Load()
 	for i, u := range ups {
@@ -48,14 +40,7 @@ func TestDirectWrites(t *testing.T) {
 func TestDirectWritePartial(t *testing.T) {
 	e := startServer(t, t.TempDir(), Options{SendQueue: 4096, PingInterval: -1})
 	ctx := context.Background()
-	slow := dial(t, e.wsURL("pw"), nil)
-	if _, ok := readMsg(t, slow).(ysync.SyncStep1); !ok {
-		t.Fatal("want SyncStep1 first")
-	}
-	ws, err := e.store.Workspace(ctx, "pw")
-	if err != nil {
-		t.Fatal(err)
-	}
+	slow, ws := e.greeted(t, "pw")
 	doc := crdt.MustNewDoc(crdt.Options{ClientID: 5})
 	var ups [][]byte
 	doc.OnUpdate(func(u []byte, _ *crdt.Txn) { ups = append(ups, append([]byte(nil), u...)) })

@@ -68,6 +68,21 @@ func (e *testEnv) stop() {
 	e.store.Close()
 }
 
+// greeted dials workspace name, requires the server's SyncStep1 first,
+// and returns the connection with the store's workspace.
+func (e *testEnv) greeted(t *testing.T, name string) (*websocket.Conn, *engine.Workspace) {
+	t.Helper()
+	c := dial(t, e.wsURL(name), nil)
+	if _, ok := readMsg(t, c).(ysync.SyncStep1); !ok {
+		t.Fatal("want SyncStep1 first")
+	}
+	ws, err := e.store.Workspace(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, ws
+}
+
 func (e *testEnv) wsURL(ws string) string {
 	return "ws" + strings.TrimPrefix(e.hs.URL, "http") + "/sync/" + ws
 }
