@@ -24,9 +24,17 @@
 // subscription closed, when its last connection leaves.
 //
 // Each connection has a reader (the HTTP handler goroutine) and a writer
-// goroutine draining a bounded queue (Options.SendQueue). Broadcasting only
-// enqueues: a connection whose queue is full is closed with status 1013
-// (try again later) instead of making anyone wait for it.
+// goroutine draining a bounded queue (Options.SendQueue). The server writes
+// its WebSocket frames itself, to the hijacked connection (frame.go;
+// coder/websocket does the handshake, the reads and the close frame). A
+// message for a connection with nothing queued and nothing being written
+// is written at once by the goroutine that has it — the broadcaster, the
+// reader answering — with one non-blocking write(2) (conn.tryWriteNow);
+// the writer finishes a frame the socket took only in part, before
+// anything queued later. Everything else is queued, and the broadcaster
+// queues every update when more changes wait behind it, so that the
+// writers merge them. Nobody waits for a slow connection: one whose queue
+// is full is closed with status 1013 (try again later).
 //
 // The writer merges the broadcast updates it finds queued one after the
 // other (send.go): a run of [0,2,update] messages is sent as one
@@ -43,9 +51,8 @@
 // instead: every WriteTimeout it cuts off (CloseNow) a connection whose
 // write was already in progress at its previous check, so a stuck write
 // lasts one to two WriteTimeouts; and it pings each connection once per
-// PingInterval (spread over pingSlots sweeps, each ping in a short-lived
-// goroutine), cutting off one whose pong does not come back within the
-// interval.
+// PingInterval (spread over pingSlots sweeps), cutting off one whose
+// previous ping got no pong within the interval.
 //
 // # Persist, then broadcast, from the change stream
 //
@@ -58,7 +65,7 @@
 // (which publishes them), so that a client's updates in flight share
 // fsyncs, and closes with 1011 a connection whose update failed. The
 // server does not broadcast an update itself: each room's broadcaster goroutine reads the room's
-// subscription and queues [0,2,update] (engine.Change.Update, the exact
+// subscription and sends [0,2,update] (engine.Change.Update, the exact
 // logged bytes) to every connection of the room, the sender included as the
 // reference server does. So an update applied by any path — this server,
 // another node's replication calling Workspace.Apply, a peer sync — reaches
@@ -101,11 +108,11 @@
 //     engine; Close holds it while collecting connections under room.mu).
 //  2. room.mu: connections, the awareness table, each connection's awareness
 //     ids.
-//  3. conn.kickMu, docSize.mu and outMsg.merged: leaves.
+//  3. conn.wmu (held while writing to the connection; tryWriteNow only
+//     tries it), then conn.kickMu, docSize.mu and outMsg.merged: leaves.
 //
-// Goroutines: one awareness janitor and one sweeper per Server (plus a
-// short-lived one per ping in flight), one broadcaster and one finisher per
-// room, and per
+// Goroutines: one awareness janitor and one sweeper per Server, one
+// broadcaster and one finisher per room, and per
 // connection its handler (the reader) and a writer; SSE streams run in
 // their request's handler. Close waits for all but the SSE handlers, which
 // it ends (as StopStreams does).

@@ -3,9 +3,12 @@ package server
 import (
 	"bufio"
 	"encoding/binary"
+	"math/bits"
 	"net"
 	"net/http"
 	"syscall"
+
+	"octobase/replication/ysync"
 )
 
 // The server writes its own WebSocket frames (RFC 6455 §5.2) straight to
@@ -24,22 +27,33 @@ const (
 // appendFrame appends one final, unmasked frame (server frames are never
 // masked) of opcode carrying payload.
 func appendFrame(dst []byte, opcode byte, payload []byte) []byte {
+	return append(appendFrameHeader(dst, opcode, len(payload)), payload...)
+}
+
+// appendFrameHeader appends the header of appendFrame's frame for a
+// payload of n bytes.
+func appendFrameHeader(dst []byte, opcode byte, n int) []byte {
 	b0 := 0x80 | opcode
-	switch n := len(payload); {
+	switch {
 	case n < 126:
-		dst = append(dst, b0, byte(n))
+		return append(dst, b0, byte(n))
 	case n <= 0xFFFF:
-		dst = append(dst, b0, 126, byte(n>>8), byte(n))
+		return append(dst, b0, 126, byte(n>>8), byte(n))
 	default:
-		dst = append(dst, b0, 127)
-		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
+		return binary.BigEndian.AppendUint64(append(dst, b0, 127), uint64(n))
 	}
-	return append(dst, payload...)
 }
 
 // binaryFrame is msg as one binary frame.
 func binaryFrame(msg []byte) []byte {
 	return appendFrame(make([]byte, 0, len(msg)+10), opBinary, msg)
+}
+
+// updateFrame is the binary frame of the y-protocols message [0,2,u],
+// built in one buffer (the broadcaster makes one per change).
+func updateFrame(u []byte) []byte {
+	n := 2 + (bits.Len64(uint64(len(u))|1)+6)/7 + len(u) // ysync.AppendUpdate's length
+	return ysync.AppendUpdate(appendFrameHeader(make([]byte, 0, n+10), opBinary, n), u)
 }
 
 // hijackRecorder is the http.ResponseWriter handed to websocket.Accept: it

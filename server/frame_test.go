@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/hex"
 	"testing"
+
+	"octobase/replication/ysync"
 )
 
 // TestAppendFrame checks the frame headers against RFC 6455 §5.7's
@@ -33,5 +35,13 @@ func TestAppendFrame(t *testing.T) {
 	}
 	if f := binaryFrame([]byte{0, 2}); !bytes.Equal(f, []byte{0x82, 2, 0, 2}) {
 		t.Errorf("binaryFrame = %x", f)
+	}
+	// updateFrame sizes its header from the message it builds, across the
+	// varint and the frame-length boundaries.
+	for _, n := range []int{0, 1, 121, 122, 123, 127, 128, 65530, 65531, 1 << 16, 1 << 21} {
+		u := bytes.Repeat([]byte{7}, n)
+		if got, want := updateFrame(u), binaryFrame(ysync.AppendUpdate(nil, u)); !bytes.Equal(got, want) {
+			t.Errorf("updateFrame of %d bytes differs from the frame of AppendUpdate", n)
+		}
 	}
 }

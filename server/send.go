@@ -8,7 +8,6 @@ import (
 	"github.com/coder/websocket"
 
 	"octobase/engine/crdt"
-	"octobase/replication/ysync"
 )
 
 // outMsg is one message queued for a connection, as the WebSocket frame
@@ -202,7 +201,7 @@ func mergeRun(run []*outMsg) []byte {
 	if err != nil {
 		return nil
 	}
-	first.merged.last, first.merged.frame = last, binaryFrame(ysync.AppendUpdate(nil, u))
+	first.merged.last, first.merged.frame = last, updateFrame(u)
 	return first.merged.frame
 }
 

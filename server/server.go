@@ -454,7 +454,7 @@ func (s *Server) broadcaster(r *room) {
 			continue
 		}
 		seq++
-		frame := binaryFrame(ysync.AppendUpdate(nil, ch.Update))
+		frame := updateFrame(ch.Update)
 		m := &outMsg{frame: frame, update: frame[len(frame)-len(ch.Update):], seq: seq}
 		now := r.sub.Backlog() == 0
 		for _, c := range r.connList() {

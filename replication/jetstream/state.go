@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"sync"
 
 	"octobase/oplog"
+	"octobase/oplog/vfs"
 )
 
 // stateFile is the name of the positions file inside Options.StateDir.
@@ -172,33 +174,17 @@ func (s *state) flush(force bool) error {
 	return err
 }
 
+// writeFileAtomic writes v as indented JSON to path, durably
+// (vfs.WriteFileAtomic: a temporary file, fsync, rename, directory fsync).
 func writeFileAtomic(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("jetstream: write state: %w", err)
-	}
-	_, err = f.Write(append(b, '\n'))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err == nil {
-		var d *os.File
-		if d, err = os.Open(filepath.Dir(path)); err == nil {
-			err = d.Sync()
-			d.Close()
-		}
-	}
+	err = vfs.WriteFileAtomic(vfs.Default, path, func(w io.Writer) error {
+		_, err := w.Write(append(b, '\n'))
+		return err
+	}, true)
 	if err != nil {
 		return fmt.Errorf("jetstream: write state: %w", err)
 	}
