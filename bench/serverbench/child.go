@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"runtime"
@@ -45,6 +46,9 @@ type serverStats struct {
 	// Fsyncs is how many fsync-like system calls the store made: its
 	// op-logs' fsyncs, or with shared fsyncs the rounds (one syncfs each).
 	Fsyncs int64 `json:"fsyncs"`
+	// Messages is how many WebSocket messages the server sent (its
+	// octobase_websocket_sent_messages_total; 0 for the reference).
+	Messages int64 `json:"messages"`
 }
 
 // ServeChild serves the benchmark's server when this process was started by
@@ -121,7 +125,7 @@ loop:
 			cmd, arg, _ := strings.Cut(line, " ")
 			switch cmd {
 			case "stats":
-				b, _ := json.Marshal(sampleSelf(store, cfg.GroupSync))
+				b, _ := json.Marshal(sampleSelf(store, srv, cfg.GroupSync))
 				bw.Write(append(b, '\n'))
 			case "profile":
 				if prof == nil {
@@ -170,7 +174,7 @@ loop:
 // sampleSelf measures this process: its CPU time before a GC, its memory
 // after it. With shared fsyncs the
 // store's fsync-like calls are its rounds, not its logs' waits for them.
-func sampleSelf(store *engine.Store, groupSync bool) serverStats {
+func sampleSelf(store *engine.Store, srv *server.Server, groupSync bool) serverStats {
 	cpu, switches := selfUsage() // before the GC, which is the sample's own
 	runtime.GC()
 	var ms runtime.MemStats
@@ -187,7 +191,22 @@ func sampleSelf(store *engine.Store, groupSync bool) serverStats {
 	} else {
 		st.Fsyncs = ss.LogSyncs
 	}
+	st.Messages = sentMessages(srv)
 	return st
+}
+
+// sentMessages reads octobase_websocket_sent_messages_total from the
+// server's /metrics (0 if it is missing).
+func sentMessages(srv *server.Server) int64 {
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
+		if rest, ok := strings.CutPrefix(line, "octobase_websocket_sent_messages_total "); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // selfRSS reads VmRSS from /proc/self/status (Linux); 0 elsewhere.

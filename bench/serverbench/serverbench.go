@@ -186,6 +186,9 @@ type Result struct {
 	// once per run on the stores' filesystem; 0 with durability none).
 	Fsyncs     int64         `json:"fsyncs"`
 	FsyncFloor time.Duration `json:"fsync_floor_ns"`
+	// Messages is how many WebSocket messages the server sent over the
+	// edit phase (ours only): below Deliveries when updates were merged.
+	Messages int64 `json:"messages"`
 	// Floor is the least CPU per delivery of a server making the same
 	// system calls on this machine: a write(2) per delivery and its share
 	// of the fsyncs, WriteFloor + FsyncFloor × Fsyncs ÷ Deliveries.
@@ -627,6 +630,7 @@ func runCell(ctx context.Context, opts Options, scenario string, n int, ref *ref
 	res.ServerCPU = cpu1.CPU - cpu0.CPU
 	res.Switches = cpu1.Switches - cpu0.Switches
 	res.Fsyncs = cpu1.Fsyncs - cpu0.Fsyncs
+	res.Messages = cpu1.Messages - cpu0.Messages
 	t1 := t0
 	var werrs []error
 	for _, rm := range rooms {
@@ -674,8 +678,12 @@ func runCell(ctx context.Context, opts Options, scenario string, n int, ref *ref
 		res.P50 = time.Duration(lat[len(lat)*50/100])
 		res.P99 = time.Duration(lat[min(len(lat)-1, len(lat)*99/100)])
 	}
-	prog("%d updates in %v, server CPU %v, client CPU %v, %d fsyncs, %d context switches", res.Updates, res.Elapsed.Round(time.Millisecond),
-		res.ServerCPU.Round(time.Millisecond), res.ClientCPU.Round(time.Millisecond), res.Fsyncs, res.Switches)
+	msgs := ""
+	if res.Messages > 0 && res.Deliveries > 0 {
+		msgs = fmt.Sprintf(", %d messages sent (%.2f per delivery)", res.Messages, float64(res.Messages)/float64(res.Deliveries))
+	}
+	prog("%d updates in %v, server CPU %v, client CPU %v, %d fsyncs, %d context switches%s", res.Updates, res.Elapsed.Round(time.Millisecond),
+		res.ServerCPU.Round(time.Millisecond), res.ClientCPU.Round(time.Millisecond), res.Fsyncs, res.Switches, msgs)
 	switch {
 	case len(werrs) > 0:
 		return res, fmt.Errorf("%d writers failed, first: %w", len(werrs), werrs[0])

@@ -71,6 +71,11 @@ func TestRunServerSmall(t *testing.T) {
 		if r.FsyncFloor != 0 || r.Floor != r.WriteFloor { // durability none: no fsync floor measured
 			t.Errorf("%s: %d fsyncs at %v each, floor %v (write floor %v)", r.Scenario, r.Fsyncs, r.FsyncFloor, r.Floor, r.WriteFloor)
 		}
+		// Every delivery is in a message (the server's writers may merge
+		// several); the sync handshakes after the first sample are not.
+		if r.Messages <= 0 || r.Messages > r.Deliveries {
+			t.Errorf("%s: %d messages sent for %d deliveries", r.Scenario, r.Messages, r.Deliveries)
+		}
 		if r.IdleRSS <= 0 || r.GoroutinesPerConn < 1 {
 			t.Errorf("%s: idle RSS %d, goroutines per connection %.2f", r.Scenario, r.IdleRSS, r.GoroutinesPerConn)
 		}
