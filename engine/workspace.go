@@ -276,18 +276,9 @@ func (w *Workspace) applyLocked(update []byte, origin string, complete bool) (*w
 	if err != nil {
 		return nil, oplog.Pending{}, err
 	}
-	if complete {
-		id, missing, err := st.doc.MissingDependency(update)
-		if err != nil {
-			return nil, oplog.Pending{}, err
-		}
-		if missing {
-			return nil, oplog.Pending{}, fmt.Errorf("%w: %v", ErrMissingDeps, id)
-		}
-	}
 	pending := st.doc.HasPending()
 	st.changed = false
-	if err := applyUpdate(st.doc, update, origin); err != nil {
+	if err := applyUpdate(st.doc, update, origin, complete); err != nil {
 		st.tr.take()
 		if errors.Is(err, errPanic) {
 			w.breakLocked(st, err)
@@ -317,13 +308,22 @@ func (w *Workspace) unchangedLocked(st *wsState) (*wsState, oplog.Pending, error
 // document in an unknown state, so the workspace is reopened from disk.
 var errPanic = errors.New("engine: crdt panicked")
 
-func applyUpdate(doc *crdt.Doc, update []byte, origin string) (err error) {
+// applyUpdate applies update to doc; with complete, only if it would
+// integrate completely (ErrMissingDeps otherwise, changing nothing).
+func applyUpdate(doc *crdt.Doc, update []byte, origin string, complete bool) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%w applying an update: %v", errPanic, p)
 		}
 	}()
-	return doc.ApplyUpdate(update, origin)
+	if !complete {
+		return doc.ApplyUpdate(update, origin)
+	}
+	id, missing, err := doc.ApplyUpdateComplete(update, origin)
+	if err == nil && missing {
+		err = fmt.Errorf("%w: %v", ErrMissingDeps, id)
+	}
+	return err
 }
 
 // ApplyV2 is Apply for a yjs v2 update; it is converted to v1, which is

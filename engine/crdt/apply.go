@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"cmp"
 	"slices"
 )
 
@@ -16,6 +17,47 @@ func (d *Doc) ApplyUpdate(update []byte, origin any) error {
 // ApplyUpdateV2 is ApplyUpdate for a v2 update.
 func (d *Doc) ApplyUpdateV2(update []byte, origin any) error {
 	return d.applyUpdate(update, origin, true)
+}
+
+// ApplyUpdateComplete applies a v1 update only if it would integrate
+// completely, as MissingDependency tells, decoding it once: it returns the
+// first missing dependency, changing nothing, when there is one. Unlike
+// ApplyUpdate, a refused update leaves no placeholder for the root types it
+// names.
+func (d *Doc) ApplyUpdateComplete(update []byte, origin any) (missing ID, isMissing bool, err error) {
+	dec := newDecoderV1(update)
+	refs, err := readClientsStructRefs(dec, nil, structBudget(len(update)))
+	if err != nil {
+		return ID{}, false, err
+	}
+	ds, order, err := readDeleteSetOrdered(dec)
+	if err != nil {
+		return ID{}, false, err
+	}
+	if err := validateRefs(refs); err != nil {
+		return ID{}, false, err
+	}
+	// Clients in descending order, the order in which yjs writes them.
+	clients := make([]uint64, 0, len(refs))
+	for c := range refs {
+		clients = append(clients, c)
+	}
+	slices.SortFunc(clients, func(a, b uint64) int { return cmp.Compare(b, a) })
+	structs := func(yield func(*Item) bool) {
+		for _, c := range clients {
+			for _, it := range refs[c].refs {
+				if !yield(it) {
+					return
+				}
+			}
+		}
+	}
+	if id, ok := firstMissing(structs, ds, d.store.getState); ok {
+		return id, true, nil
+	}
+	return ID{}, false, d.transact(origin, false, func(tx *Txn) error {
+		return d.integrateUpdate(tx, refs, ds, order)
+	})
 }
 
 func newDecoder(update []byte, v2 bool) (updateDecoder, error) {

@@ -945,6 +945,22 @@ func FuzzMissingDependency(f *testing.F) {
 		if !missing && d.HasPending() {
 			t.Fatalf("MissingDependency said complete, but applying left something pending")
 		}
+		// ApplyUpdateComplete agrees, and integrates what ApplyUpdate
+		// does, or nothing.
+		c := newDoc()
+		_, missing2, err := c.ApplyUpdateComplete(in, nil)
+		if err != nil {
+			t.Fatalf("ApplyUpdateComplete failed where ApplyUpdate did not: %v", err)
+		}
+		if missing2 != missing {
+			t.Fatalf("ApplyUpdateComplete missing = %v, MissingDependency %v", missing2, missing)
+		}
+		if !missing && string(c.EncodeStateAsUpdate(nil)) != string(d.EncodeStateAsUpdate(nil)) {
+			t.Fatalf("ApplyUpdateComplete and ApplyUpdate disagree")
+		}
+		if missing && (c.HasPending() || len(c.StateVector()) != 0) {
+			t.Fatalf("a refused update changed the document")
+		}
 	})
 }
 

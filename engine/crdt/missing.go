@@ -1,6 +1,10 @@
 package crdt
 
-import "fmt"
+import (
+	"fmt"
+	"iter"
+	"slices"
+)
 
 // MissingDependency returns the first thing a v1 update depends on that
 // neither a document with state vector sv nor the update itself holds:
@@ -36,6 +40,13 @@ func missingDependency(update []byte, state func(client uint64) uint32) (id ID, 
 	if err != nil {
 		return ID{}, false, err
 	}
+	id, missing = firstMissing(slices.Values(structs), ds, state)
+	return id, missing, nil
+}
+
+// firstMissing is the check of missingDependency over an update's decoded
+// structs, listed client by client in clock order, and delete set.
+func firstMissing(structs iter.Seq[*Item], ds DeleteSet, state func(client uint64) uint32) (ID, bool) {
 	// The clock each client's run reaches: the state, extended by the
 	// update's structs while they follow on without a gap (skips are gaps).
 	ext := map[uint64]uint32{}
@@ -47,7 +58,7 @@ func missingDependency(update []byte, state func(client uint64) uint32) (id ID, 
 		}
 		return v
 	}
-	for _, st := range structs {
+	for st := range structs {
 		end, at := st.ID.Clock+st.Length, reach(st.ID.Client)
 		if st.isSkip() || st.ID.Clock > at || end <= at {
 			continue
@@ -55,34 +66,34 @@ func missingDependency(update []byte, state func(client uint64) uint32) (id ID, 
 		ext[st.ID.Client] = end
 	}
 	has := func(id ID) bool { return id.Clock < reach(id.Client) }
-	for _, st := range structs {
+	for st := range structs {
 		if st.isSkip() || st.ID.Clock+st.Length <= state(st.ID.Client) {
 			continue // a gap marker, or already in the document
 		}
 		if at := reach(st.ID.Client); st.ID.Clock > at {
-			return ID{st.ID.Client, at}, true, nil
+			return ID{st.ID.Client, at}, true
 		}
 		if st.isGC() {
 			continue
 		}
 		if st.hasOrigin() && !has(st.Origin) {
-			return st.Origin, true, nil
+			return st.Origin, true
 		}
 		if st.hasROrigin() && !has(st.RightOrigin) {
-			return st.RightOrigin, true, nil
+			return st.RightOrigin, true
 		}
 		if st.ref != nil && !st.ref.isRoot && !has(st.ref.id) {
-			return st.ref.id, true, nil
+			return st.ref.id, true
 		}
 	}
 	for c, ranges := range ds {
 		for _, r := range ranges {
 			if at := reach(c); uint64(r.Clock)+uint64(r.Len) > uint64(at) {
-				return ID{c, max(r.Clock, at)}, true, nil
+				return ID{c, max(r.Clock, at)}, true
 			}
 		}
 	}
-	return ID{}, false, nil
+	return ID{}, false
 }
 
 // String formats an id as client:clock.

@@ -80,6 +80,24 @@ func TestMissingDependency(t *testing.T) {
 		if isMissing != probe.HasPending() {
 			t.Fatalf("after %d updates: MissingDependency = %v (%v), but applying leaves pending = %v", k+1, isMissing, id, probe.HasPending())
 		}
+		// ApplyUpdateComplete gives the same answer, and applies exactly
+		// what ApplyUpdate does when nothing is missing.
+		whole := MustNewDoc(Options{ClientID: 97})
+		if err := whole.ApplyUpdate(base.EncodeStateAsUpdate(nil), nil); err != nil {
+			t.Fatal(err)
+		}
+		before := whole.EncodeStateAsUpdate(nil)
+		id3, missing3, err := whole.ApplyUpdateComplete(u, nil)
+		if err != nil || id3 != id || missing3 != isMissing {
+			t.Fatalf("ApplyUpdateComplete = %v, %v, %v; MissingDependency %v, %v", id3, missing3, err, id, isMissing)
+		}
+		want := probe.EncodeStateAsUpdate(nil)
+		if isMissing {
+			want = before
+		}
+		if got := whole.EncodeStateAsUpdate(nil); string(got) != string(want) || whole.HasPending() {
+			t.Fatalf("after %d updates: ApplyUpdateComplete (missing %v) left state %x, want %x", k+1, isMissing, got, want)
+		}
 		checked++
 		if isMissing {
 			missing++
