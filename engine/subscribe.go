@@ -33,6 +33,7 @@ type Subscription struct {
 	mu struct {
 		sync.Mutex
 		queue    []Change
+		spare    []Change  // an emptied queue array, for the next queue
 		overflow bool      // the queue overflowed and was dropped
 		liveFrom oplog.LSN // the queue holds every change from this LSN on
 	}
@@ -121,6 +122,9 @@ func (w *Workspace) publishLocked(ch Change) {
 				s.backlog.Add(-int64(len(s.mu.queue)))
 				s.mu.overflow, s.mu.queue = true, nil
 			} else {
+				if s.mu.queue == nil {
+					s.mu.queue, s.mu.spare = s.mu.spare, nil
+				}
 				s.mu.queue = append(s.mu.queue, ch)
 				s.backlog.Add(1)
 			}
@@ -132,6 +136,9 @@ func (w *Workspace) publishLocked(ch Change) {
 		}
 	}
 }
+
+// spareMax bounds the queue array a subscription keeps for reuse.
+const spareMax = 64
 
 func (s *Subscription) send(ch Change) bool {
 	select {
@@ -203,6 +210,12 @@ func (s *Subscription) run(pos oplog.LSN) {
 					return
 				}
 				pos = ch.LSN + 1
+			}
+			if batch != nil && cap(batch) <= spareMax {
+				clear(batch) // keep no change alive
+				s.mu.Lock()
+				s.mu.spare = batch[:0]
+				s.mu.Unlock()
 			}
 			select {
 			case <-s.wake:
