@@ -1,9 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -273,12 +275,23 @@ func (s *Server) handleSync(w http.ResponseWriter, req *http.Request) {
 		s.writeLoop(ctx, c)
 	}()
 
+	// Reads take a context without a Done channel, which costs
+	// coder/websocket nothing per message (with one, every read registers
+	// and removes a context.AfterFunc); the connection's context ending
+	// closes the connection instead, which ends a read in progress.
+	stopRead := context.AfterFunc(ctx, func() { ws.CloseNow() })
+	defer stopRead()
+	rctx := context.WithoutCancel(ctx)
+	var scratch []byte
 	for {
-		typ, data, err := ws.Read(ctx)
+		var typ websocket.MessageType
+		var data []byte
+		var err error
+		typ, data, scratch, err = readMessage(rctx, ws, scratch)
 		if err != nil {
 			if cs := websocket.CloseStatus(err); cs != -1 {
 				log.Info("disconnected", "status", int(cs))
-			} else if !errors.Is(err, context.Canceled) {
+			} else if ctx.Err() == nil {
 				log.Info("disconnected", "err", err)
 			}
 			break
@@ -326,6 +339,43 @@ func (s *Server) handleSync(w http.ResponseWriter, req *http.Request) {
 	cancel()
 	ws.CloseNow()
 }
+
+// readMessage reads the connection's next message through scratch, which
+// it returns for the next call, and returns the message in a slice of its
+// own, exactly as long: io.ReadAll (websocket.Conn.Read) would allocate at
+// least 512 bytes for each of the small messages most updates are, and
+// the engine keeps an update until it is durable.
+func readMessage(ctx context.Context, ws *websocket.Conn, scratch []byte) (websocket.MessageType, []byte, []byte, error) {
+	typ, r, err := ws.Reader(ctx)
+	if err != nil {
+		return 0, nil, scratch, err
+	}
+	if scratch == nil {
+		scratch = make([]byte, 0, 512)
+	}
+	buf := scratch[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, nil, scratch, err
+		}
+	}
+	data := bytes.Clone(buf)
+	if cap(buf) <= maxScratch {
+		scratch = buf[:0]
+	}
+	return typ, data, scratch, nil
+}
+
+// maxScratch bounds the read buffer a connection keeps between messages.
+const maxScratch = 16 << 10
 
 // handleMessage answers one message. Bad input (a message or update that
 // does not decode, an unknown message type) closes the connection with a
