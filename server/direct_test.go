@@ -1,8 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -81,4 +84,39 @@ func TestClientPing(t *testing.T) {
 	n := len(sc.received())
 	sc.edit(insertText("t", 0, "after pings"))
 	waitFor(t, "the echo", func() bool { return len(sc.received()) > n })
+}
+
+// TestGuardedCloseFrame: a close frame coder/websocket writes (here, its
+// answer to a client's close) comes after the rest of a frame a direct
+// write began, and nothing is written after it.
+func TestGuardedCloseFrame(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	s := &Server{}
+	c := &conn{srv: s, nc: a}
+	g := &guardedConn{Conn: a}
+	g.c.Store(c)
+	data := updateFrame([]byte("update"))
+	c.partial = data[3:] // a direct write got the first 3 bytes out
+	closeFrame := []byte{0x80 | opClose, 2, 0x03, 0xe8}
+	got := make(chan []byte)
+	go func() {
+		buf, _ := io.ReadAll(b)
+		got <- buf
+	}()
+	if _, err := g.Write(closeFrame); err != nil {
+		t.Fatal(err)
+	}
+	if !c.closing || c.partial != nil {
+		t.Fatalf("after the close frame: closing %v, partial %q", c.closing, c.partial)
+	}
+	if s.write(c, data, 0) {
+		t.Fatal("the writer wrote a frame after the close frame")
+	}
+	a.Close()
+	want := append(append([]byte(nil), data[3:]...), closeFrame...)
+	if buf := <-got; !bytes.Equal(buf, want) {
+		t.Fatalf("the peer read %x, want the rest of the frame then the close frame %x", buf, want)
+	}
 }

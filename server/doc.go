@@ -34,7 +34,11 @@
 // anything queued later. Everything else is queued, and the broadcaster
 // queues every update when more changes wait behind it, so that the
 // writers merge them. Nobody waits for a slow connection: one whose queue
-// is full is closed with status 1013 (try again later).
+// is full is closed with status 1013 (try again later). What
+// coder/websocket writes itself, the close frame (also its answer to a
+// client's close, from inside a read), goes through the same lock as the
+// server's frames (guardedConn): after the rest of a partly written frame,
+// and with nothing written after it.
 //
 // The writer merges the broadcast updates it finds queued one after the
 // other (send.go): a run of [0,2,update] messages is sent as one
@@ -108,8 +112,9 @@
 //     engine; Close holds it while collecting connections under room.mu).
 //  2. room.mu: connections, the awareness table, each connection's awareness
 //     ids.
-//  3. conn.wmu (held while writing to the connection; tryWriteNow only
-//     tries it), then conn.kickMu, docSize.mu and outMsg.merged: leaves.
+//  3. conn.wmu (held while writing to the connection, by the server or by
+//     coder/websocket through guardedConn; tryWriteNow only tries it),
+//     then conn.kickMu, docSize.mu and outMsg.merged: leaves.
 //
 // Goroutines: one awareness janitor and one sweeper per Server, one
 // broadcaster and one finisher per room, and per

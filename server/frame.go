@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"syscall"
 
 	"octobase/replication/ysync"
@@ -57,19 +58,60 @@ func updateFrame(u []byte) []byte {
 }
 
 // hijackRecorder is the http.ResponseWriter handed to websocket.Accept: it
-// keeps the connection Accept hijacks, so that the server can write to it.
+// keeps the connection Accept hijacks, so that the server can write to it,
+// and gives coder/websocket that connection behind a guardedConn.
 type hijackRecorder struct {
 	http.ResponseWriter
-	conn net.Conn
+	conn  net.Conn // the hijacked connection, for the server's writes
+	guard *guardedConn
 }
 
 func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
-	h.conn = c
-	return c, brw, err
+	if err != nil {
+		return c, brw, err
+	}
+	h.conn, h.guard = c, &guardedConn{Conn: c}
+	return h.guard, brw, nil
 }
 
 func (h *hijackRecorder) Unwrap() http.ResponseWriter { return h.ResponseWriter }
+
+// guardedConn is the connection as coder/websocket sees it. What it
+// writes (the close frame: its answer to a client's close, or the server's
+// own; under js/wasm, pongs too) goes through conn.wmu like the server's
+// frames, after the rest of a frame a non-blocking write began; once a
+// close frame is written, the server writes nothing more. Without it, a
+// client's close answered from inside a read could land in the middle of
+// a partly written frame, or data frames could follow the close frame.
+type guardedConn struct {
+	net.Conn
+	c atomic.Pointer[conn] // set once the handler has the connection
+}
+
+// opClose is the opcode of a close frame.
+const opClose = 0x8
+
+func (g *guardedConn) Write(p []byte) (int, error) {
+	c := g.c.Load()
+	if c == nil {
+		return g.Conn.Write(p) // a refusal: the server has written nothing
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.partial != nil {
+		if _, err := c.nc.Write(c.partial); err != nil {
+			return 0, err
+		}
+		c.partial = nil
+	}
+	// coder/websocket hands over one whole frame per write: a control
+	// frame is flushed as soon as it is buffered.
+	if len(p) > 0 && p[0]&0x0F == opClose {
+		c.closing = true
+	}
+	return g.Conn.Write(p)
+}
 
 // rawConn returns the connection's file descriptor access for
 // non-blocking writes (writeNonblock), or nil if it has none (a TLS

@@ -229,6 +229,7 @@ func (s *Server) handleSync(w http.ResponseWriter, req *http.Request) {
 		c.raw = rawConn(hr.conn)
 	}
 	cref.Store(c)
+	hr.guard.c.Store(c)
 	// The token's expiry ends the connection, not only later handshakes.
 	if !claims.Expires.IsZero() {
 		expiry := time.AfterFunc(s.untilExpiry(claims), func() { c.kick(statusUnauthorized, "token expired") })
