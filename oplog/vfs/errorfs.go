@@ -32,10 +32,11 @@ const (
 	OpTruncate
 	OpSize
 	OpClose
+	OpAllocate
 )
 
 var opNames = [...]string{"?", "create", "open", "rename", "remove", "list", "mkdir",
-	"syncdir", "lock", "read", "write", "sync", "truncate", "size", "close"}
+	"syncdir", "lock", "read", "write", "sync", "truncate", "size", "close", "allocate"}
 
 func (k OpKind) String() string {
 	if int(k) < len(opNames) {
@@ -287,4 +288,11 @@ func (f *errorFile) Size() (int64, error) {
 		return 0, err
 	}
 	return f.f.Size()
+}
+
+func (f *errorFile) Allocate(size int64) error {
+	if err := f.e.maybe(OpAllocate, f.name); err != nil {
+		return err
+	}
+	return f.f.Allocate(size)
 }

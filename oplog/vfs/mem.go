@@ -38,10 +38,17 @@ type memDir struct {
 type memNode struct {
 	mu   sync.RWMutex
 	data []byte
+	// end is where the written data ends and Write appends: len(data),
+	// unless Allocate reserved zeros beyond it.
+	end int
 	// syncedLen is the length of the durable prefix of data, when
-	// syncedData is nil. After a Truncate below the durable length,
-	// syncedData holds the durable contents instead, until the next Sync.
+	// syncedData is nil, and syncedEnd the end of the data at that Sync:
+	// bytes in [syncedEnd, syncedLen) are durable as the zeros they were
+	// then, whatever was written there since. After a Truncate below the
+	// durable length, syncedData holds the durable contents instead, until
+	// the next Sync.
 	syncedLen  int
+	syncedEnd  int
 	syncedData []byte
 }
 
@@ -127,6 +134,13 @@ func (fs *MemFS) open(op, name string, readOnly bool) (File, error) {
 	n, ok := d.entries[base]
 	if !ok {
 		return nil, &os.PathError{Op: op, Path: name, Err: os.ErrNotExist}
+	}
+	if !readOnly {
+		// As with the operating system's files, appends go after everything
+		// the file holds, reserved zeros included.
+		n.mu.Lock()
+		n.end = len(n.data)
+		n.mu.Unlock()
 	}
 	return &memFile{node: n, name: name, readOnly: readOnly}, nil
 }
@@ -337,7 +351,7 @@ func (fs *MemFS) CrashClone(opts CrashOptions) *MemFS {
 			return cn
 		}
 		cn := &memNode{data: n.crashContentsRLocked(opts)}
-		cn.syncedLen = len(cn.data)
+		cn.end, cn.syncedLen, cn.syncedEnd = len(cn.data), len(cn.data), len(cn.data)
 		nodes[n] = cn
 		return cn
 	}
@@ -379,20 +393,38 @@ func (n *memNode) crashContentsRLocked(opts CrashOptions) []byte {
 	if n.syncedData != nil {
 		return append([]byte(nil), n.syncedData...)
 	}
-	keep := n.syncedLen
-	if r := opts.Rand; r != nil && len(n.data) > n.syncedLen {
-		keep += r.IntN(len(n.data) - n.syncedLen + 1)
+	out := n.durableRLocked()
+	// A torn write keeps a prefix of what was written since the Sync.
+	keep := n.syncedEnd
+	r := opts.Rand
+	if r != nil && n.end > n.syncedEnd {
+		keep += r.IntN(n.end - n.syncedEnd + 1)
 	}
-	out := append([]byte(nil), n.data[:keep]...)
-	if r := opts.Rand; r != nil && opts.Garbage && keep < len(n.data) && r.IntN(2) == 0 {
+	if keep > len(out) {
+		out = append(out, make([]byte, keep-len(out))...)
+	}
+	copy(out[n.syncedEnd:keep], n.data[n.syncedEnd:keep])
+	if r != nil && opts.Garbage && keep < len(n.data) && r.IntN(2) == 0 {
 		g := make([]byte, 1+r.IntN(len(n.data)-keep))
 		if r.IntN(2) == 0 {
 			for i := range g {
 				g[i] = byte(r.Uint32())
 			}
 		}
-		out = append(out, g...)
+		if keep+len(g) > len(out) {
+			out = append(out, make([]byte, keep+len(g)-len(out))...)
+		}
+		copy(out[keep:], g)
 	}
+	return out
+}
+
+// durableRLocked returns a copy of the durable prefix of data as of the
+// last Sync (syncedData nil): bytes written since into space that was
+// reserved then read as the zeros they were.
+func (n *memNode) durableRLocked() []byte {
+	out := append([]byte(nil), n.data[:n.syncedLen]...)
+	clear(out[min(n.syncedEnd, len(out)):min(n.end, len(out))])
 	return out
 }
 
@@ -404,8 +436,9 @@ func (n *memNode) truncate(size int64) {
 
 func (n *memNode) truncateLocked(size int64) {
 	if int(size) < n.syncedLen && n.syncedData == nil {
-		n.syncedData = append([]byte(nil), n.data[:n.syncedLen]...)
+		n.syncedData = n.durableRLocked()
 	}
+	n.end = int(size)
 	if int(size) <= len(n.data) {
 		// Copy so later appends cannot scribble on bytes a reader or the
 		// durable prefix still holds.
@@ -470,10 +503,26 @@ func (f *memFile) Write(p []byte) (int, error) {
 	if err := f.check("write", true); err != nil {
 		return 0, err
 	}
-	f.node.mu.Lock()
-	defer f.node.mu.Unlock()
-	f.node.data = append(f.node.data, p...)
+	n := f.node
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	m := copy(n.data[n.end:], p) // into reserved space, if any
+	n.data = append(n.data, p[m:]...)
+	n.end += len(p)
 	return len(p), nil
+}
+
+func (f *memFile) Allocate(size int64) error {
+	if err := f.check("allocate", true); err != nil {
+		return err
+	}
+	n := f.node
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if int(size) > len(n.data) {
+		n.data = append(n.data, make([]byte, int(size)-len(n.data))...)
+	}
+	return nil
 }
 
 func (f *memFile) Sync() error {
@@ -482,7 +531,7 @@ func (f *memFile) Sync() error {
 	}
 	f.node.mu.Lock()
 	defer f.node.mu.Unlock()
-	f.node.syncedLen = len(f.node.data)
+	f.node.syncedLen, f.node.syncedEnd = len(f.node.data), f.node.end
 	f.node.syncedData = nil
 	return nil
 }

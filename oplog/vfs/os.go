@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"sync"
 )
 
 // Default is the operating system's filesystem.
@@ -15,11 +16,11 @@ type osFS struct{}
 var _ FS = osFS{}
 
 func (osFS) Create(name string) (File, error) {
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	return osFile{f}, nil
+	return &osFile{f: f}, nil
 }
 
 func (osFS) Open(name string) (File, error) {
@@ -27,15 +28,20 @@ func (osFS) Open(name string) (File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return osFile{f}, nil
+	return &osFile{f: f}, nil
 }
 
 func (osFS) OpenAppend(name string) (File, error) {
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_APPEND, 0)
+	f, err := os.OpenFile(name, os.O_RDWR, 0)
 	if err != nil {
 		return nil, err
 	}
-	return osFile{f}, nil
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &osFile{f: f, end: fi.Size()}, nil
 }
 
 func (osFS) Rename(oldname, newname string) error { return os.Rename(oldname, newname) }
@@ -79,19 +85,52 @@ func (osFS) Lock(name string) (io.Closer, error) {
 	return f, nil // closing the descriptor releases the lock
 }
 
-// osFile adapts *os.File. It is opened with O_APPEND, so Write appends even
-// after Truncate.
-type osFile struct{ f *os.File }
+// osFile adapts *os.File. Writes go to end, the end of the data, with
+// pwrite(2) (the file is not opened with O_APPEND, which would put them
+// after the space Allocate reserved).
+type osFile struct {
+	f   *os.File
+	mu  sync.Mutex // guards end
+	end int64
+}
 
-func (o osFile) Close() error                            { return o.f.Close() }
-func (o osFile) ReadAt(p []byte, off int64) (int, error) { return o.f.ReadAt(p, off) }
-func (o osFile) Write(p []byte) (int, error)             { return o.f.Write(p) }
-func (o osFile) Sync() error                             { return o.f.Sync() }
-func (o osFile) Truncate(size int64) error               { return o.f.Truncate(size) }
-func (o osFile) Size() (int64, error) {
+func (o *osFile) Close() error                            { return o.f.Close() }
+func (o *osFile) ReadAt(p []byte, off int64) (int, error) { return o.f.ReadAt(p, off) }
+func (o *osFile) Sync() error                             { return o.f.Sync() }
+
+func (o *osFile) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n, err := o.f.WriteAt(p, o.end)
+	o.end += int64(n)
+	return n, err
+}
+
+func (o *osFile) Truncate(size int64) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if err := o.f.Truncate(size); err != nil {
+		return err
+	}
+	o.end = size
+	return nil
+}
+
+func (o *osFile) Size() (int64, error) {
 	fi, err := o.f.Stat()
 	if err != nil {
 		return 0, err
 	}
 	return fi.Size(), nil
+}
+
+func (o *osFile) Allocate(size int64) error {
+	fi, err := o.f.Stat()
+	if err != nil {
+		return err
+	}
+	if size <= fi.Size() {
+		return nil
+	}
+	return allocate(o.f, fi.Size(), size-fi.Size())
 }

@@ -61,7 +61,7 @@ func kernelAtLeast(release string, major, minor int) bool {
 // syncfsDevice returns the device of f's filesystem if f is an operating
 // system file that syncfs can make durable.
 func syncfsDevice(f File) (uint64, bool) {
-	o, ok := f.(osFile)
+	o, ok := f.(*osFile)
 	if !ok || !syncfsOK() {
 		return 0, false
 	}
@@ -74,7 +74,7 @@ func syncfsDevice(f File) (uint64, bool) {
 
 // syncfs makes the filesystem of f durable.
 func syncfs(f File) error {
-	o := f.(osFile)
+	o := f.(*osFile)
 	for {
 		_, _, e := syscall.Syscall(sysSyncfs, o.f.Fd(), 0, 0)
 		switch e {

@@ -11,7 +11,8 @@
 //
 // The interface is deliberately narrow: it has exactly what an append-only
 // log needs. Files are append-only: [File.Write] always appends at the end of
-// the file, and reads go through [File.ReadAt]. [WriteFileAtomic] is the one
+// the file's data (which is the end of the file unless [File.Allocate]
+// reserved zeros beyond it), and reads go through [File.ReadAt]. [WriteFileAtomic] is the one
 // way a whole file is replaced (snapshots, index files, the client id): a
 // temporary file, fsync, rename, directory fsync.
 //
@@ -39,9 +40,22 @@ type File interface {
 	// Truncate changes the size of the file. Later writes append at the new
 	// end. The change is durable only after Sync.
 	Truncate(size int64) error
-	// Size returns the current size of the file in bytes.
+	// Size returns the current size of the file in bytes, space reserved by
+	// Allocate included.
 	Size() (int64, error)
+	// Allocate reserves space: it extends the file with zero bytes to size
+	// (nothing if it is that long already), where the filesystem can do so
+	// without writing them (fallocate(2)), and returns ErrUnsupported
+	// where it cannot. Write keeps appending where the written data ends,
+	// inside the reserved space: appends that do not change the file's
+	// size make an fsync cheaper, as it has no new size to record. Readers
+	// see the zeros; the reservation is durable after Sync, and Truncate
+	// ends it.
+	Allocate(size int64) error
 }
+
+// ErrUnsupported is what Allocate returns where space cannot be reserved.
+var ErrUnsupported = errors.ErrUnsupported
 
 // FS is a filesystem. Names are slash- or OS-separated paths; the in-memory
 // implementations clean them with filepath.Clean.

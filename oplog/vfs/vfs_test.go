@@ -357,3 +357,107 @@ func TestOSLockAcrossDescriptors(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAllocate: Allocate extends a file with zeros, Write keeps appending
+// where the data ends, inside the reserved space, and Truncate ends the
+// reservation; a reopened file appends after everything it holds.
+func TestAllocate(t *testing.T) {
+	implementations(t, func(t *testing.T, fs FS, dir string) {
+		a := filepath.Join(dir, "a")
+		f, err := fs.Create(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(t, f, "head")
+		if err := f.Allocate(16); errors.Is(err, ErrUnsupported) {
+			t.Skip("no fallocate here")
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Allocate(8); err != nil { // shorter: nothing to do
+			t.Fatal(err)
+		}
+		if size, _ := f.Size(); size != 16 {
+			t.Fatalf("size after Allocate(16) = %d", size)
+		}
+		write(t, f, "+data")
+		if got := readAll(t, fs, a); string(got) != "head+data\x00\x00\x00\x00\x00\x00\x00" {
+			t.Fatalf("after a write into reserved space: %q", got)
+		}
+		write(t, f, "-past-the-reserve")
+		if got := readAll(t, fs, a); string(got) != "head+data-past-the-reserve" {
+			t.Fatalf("after a write past the reserved space: %q", got)
+		}
+		if err := f.Allocate(40); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Truncate(26); err != nil {
+			t.Fatal(err)
+		}
+		write(t, f, "!")
+		if got := readAll(t, fs, a); string(got) != "head+data-past-the-reserve!" {
+			t.Fatalf("after Truncate ended the reservation: %q", got)
+		}
+		if err := f.Allocate(30); err != nil {
+			t.Fatal(err)
+		}
+		f.Sync()
+		f.Close()
+		g, err := fs.OpenAppend(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer g.Close()
+		write(t, g, "X")
+		if got := readAll(t, fs, a); string(got) != "head+data-past-the-reserve!\x00\x00\x00X" {
+			t.Fatalf("a reopened file appends after its zeros: %q", got)
+		}
+	})
+}
+
+// TestCrashCloneAllocated: bytes written into reserved space are durable
+// only after Sync; before it a crash finds the zeros the reservation
+// made durable, or (torn) a prefix of the writes.
+func TestCrashCloneAllocated(t *testing.T) {
+	fs := NewCrashableMem()
+	fs.MkdirAll("/d")
+	f, _ := fs.Create("/d/a")
+	write(t, f, "durable")
+	f.Allocate(16)
+	f.Sync()
+	fs.SyncDir("/d")
+	write(t, f, "0123456789")
+	zeros := "durable\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+	if got := readAll(t, fs.CrashClone(CrashOptions{}), "/d/a"); string(got) != zeros {
+		t.Fatalf("unsynced writes into reserved space survived: %q", got)
+	}
+	want := []byte("durable0123456789")
+	r := rand.New(rand.NewPCG(3, 4))
+	seen := map[int]bool{}
+	for range 200 {
+		got := readAll(t, fs.CrashClone(CrashOptions{Rand: r}), "/d/a")
+		// Some prefix of the writes, then the reserved zeros.
+		k := len("durable")
+		for k < len(got) && k < len(want) && got[k] == want[k] {
+			k++
+		}
+		seen[k] = true
+		if rest := bytes.TrimLeft(got[k:], "\x00"); len(rest) != 0 || len(got) < 16 {
+			t.Fatalf("torn clone %q is not a prefix of the writes followed by zeros", got)
+		}
+	}
+	if len(seen) < 6 {
+		t.Fatalf("torn lengths not varied: %v", seen)
+	}
+	f.Sync()
+	if got := readAll(t, fs.CrashClone(CrashOptions{}), "/d/a"); string(got) != "durable0123456789" {
+		t.Fatalf("after Sync: %q", got)
+	}
+	// A Truncate below the durable length, then a crash before Sync,
+	// finds the durable contents, not the unsynced writes.
+	write(t, f, "abc")
+	f.Truncate(3)
+	if got := readAll(t, fs.CrashClone(CrashOptions{}), "/d/a"); string(got) != "durable0123456789" {
+		t.Fatalf("unsynced truncate: %q", got)
+	}
+}
