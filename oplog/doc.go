@@ -32,7 +32,8 @@
 // in agreement. The constants below are part of the format: changing any of
 // them requires a new format version.
 //
-// A segment file is a 32-byte header followed by frames:
+// A segment file is a 32-byte header followed by frames (the last segment
+// may then hold zeros to the end of the file: see L3):
 //
 //	segment header (32 bytes)
 //	  0    8 magic "OCTOPLOG"
@@ -113,7 +114,12 @@
 //   - L3 (only the tail may tear). A segment is fsynced before the next one
 //     is created, so after any crash only the last segment may end in a
 //     partial frame. Open truncates such a torn tail, logs it, and reports
-//     it in [RecoveryStats]. Everything else that is wrong (a bad CRC in a
+//     it in [RecoveryStats]. Zeros from the end of the last segment's last
+//     frame to the end of its file are not damage but space the writer
+//     reserved ahead of its frames (vfs.File.Allocate, so that appends do
+//     not change the file's size and an fsync has no size to record); Open
+//     cuts them. Sealed segments, and the active one of a closed log, end
+//     with their last frame. Everything else that is wrong (a bad CRC in a
 //     sealed segment, damage in the last segment followed by an intact
 //     frame, an LSN gap, a bad header) fails Open with a [*CorruptError]
 //     naming the file and offset. Nothing is skipped silently.

@@ -44,10 +44,15 @@ type Log struct {
 
 	// w is owned by the committer goroutine (and by Open/Close around it).
 	w struct {
-		f           vfs.File
-		first       LSN   // the active segment's first LSN
-		last        LSN   // last LSN written to it (first-1 if none)
-		size        int64 // bytes written to it
+		f     vfs.File
+		first LSN   // the active segment's first LSN
+		last  LSN   // last LSN written to it (first-1 if none)
+		size  int64 // bytes written to it
+		// alloc is the active segment's size on disk: size plus the
+		// zeros reserved ahead of the writes (reserve); noAlloc is set
+		// once the filesystem refused to reserve.
+		alloc       int64
+		noAlloc     bool
 		maxTime     int64
 		dirty       bool // written since the last fsync
 		lastSync    time.Time
@@ -116,6 +121,7 @@ func (l *Log) open() error {
 		return fmt.Errorf("oplog: sync active segment: %w", err)
 	}
 	l.w.f, l.w.first, l.w.last, l.w.size, l.w.maxTime = f, active.first, active.last, active.size, active.maxTime
+	l.w.alloc = active.size // recovery cut any zeros reserved past it
 	l.w.lastSync = time.Now()
 	l.mu.segments = ds.segments
 	l.mu.next = active.last + 1
@@ -144,6 +150,14 @@ func (l *Log) Close() error {
 		l.wake()
 		<-l.done
 		err := b.err
+		if l.w.f != nil && err == nil && l.failedErr() == nil && l.w.alloc > l.w.size {
+			// A closed log keeps no reserved zeros.
+			if err = l.unreserve(); err == nil {
+				if err = l.w.f.Sync(); err != nil {
+					err = fmt.Errorf("oplog: sync %s: %w", segmentName(l.w.first), err)
+				}
+			}
+		}
 		if l.w.f != nil {
 			if cerr := l.w.f.Close(); err == nil && cerr != nil {
 				err = fmt.Errorf("oplog: close segment: %w", cerr)

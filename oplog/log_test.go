@@ -79,6 +79,15 @@ func TestRotation(t *testing.T) {
 			t.Fatalf("segment %s does not follow %s", s.name(), segs[i-1].name())
 		}
 		b := readFile(t, fs, testDir+"/"+s.name())
+		// Sealed segments end with their last frame; the active one may
+		// be followed by reserved zeros.
+		if i < len(segs)-1 && int64(len(b)) != s.size {
+			t.Fatalf("sealed %s: %d bytes on disk, %d of frames", s.name(), len(b), s.size)
+		}
+		if int64(len(b)) < s.size || !bytes.Equal(b[s.size:], make([]byte, int64(len(b))-s.size)) {
+			t.Fatalf("active %s: %d bytes on disk, %d of frames, then not zeros", s.name(), len(b), s.size)
+		}
+		b = b[:s.size]
 		onDisk += int64(len(b))
 		if first, err := parseSegmentHeader(s.name(), b); err != nil || first != s.first {
 			t.Fatalf("%s: %d %v", s.name(), first, err)
@@ -93,6 +102,11 @@ func TestRotation(t *testing.T) {
 	checkRecords(t, readAll(t, l, 0), recs)
 	checkRecords(t, readAll(t, l, 1500), recs[1499:])
 	l.Close()
+	// A closed log keeps no reserved space.
+	last := segs[len(segs)-1]
+	if b := readFile(t, fs, testDir+"/"+last.name()); int64(len(b)) != last.size {
+		t.Fatalf("closed: the active segment %s is %d bytes, its frames %d", last.name(), len(b), last.size)
+	}
 	l = mustOpen(t, fs, opts)
 	if got := l.Stats().SegmentBytes; got != onDisk {
 		t.Fatalf("reopened: Stats.SegmentBytes %d, the segment files hold %d", got, onDisk)

@@ -62,6 +62,10 @@ type scanResult struct {
 	// intactAfter is, when badOff ≥ 0, the offset of an intact frame
 	// found after the damage, or -1.
 	intactAfter int64
+	// zeroBytes counts the zero bytes that follow the last frame to the
+	// end of the file (badOff is -1 then): space the writer reserved
+	// ahead of its frames, which ends the segment.
+	zeroBytes int64
 }
 
 // isFormatErr reports whether err describes bad bytes rather than an I/O
@@ -122,6 +126,14 @@ func scanSegment(fs vfs.FS, dir, name string, expect LSN, so scanOptions) (scanR
 			if !isFormatErr(err) {
 				return res, fmt.Errorf("oplog: read segment %s at %d: %w", name, off, err)
 			}
+			zero, zerr := fr.zeroFrom(off)
+			if zerr != nil {
+				return res, fmt.Errorf("oplog: read segment %s: %w", name, zerr)
+			}
+			if zero {
+				res.zeroBytes = size - off
+				break
+			}
 			res.badOff, res.badErr = off, err
 			if res.intactAfter, err = fr.findIntactFrame(off, res.info.last+1); err != nil {
 				return res, fmt.Errorf("oplog: read segment %s: %w", name, err)
@@ -174,6 +186,10 @@ type dirScan struct {
 	tornOff     int64
 	tornBytes   int64
 	tornWhole   bool
+	// zeroSegment is the last segment when zeros its writer reserved
+	// follow its frames (zeroOff: where they start), which recovery cuts.
+	zeroSegment string
+	zeroOff     int64
 }
 
 // scanDir scans every segment in dir in LSN order and applies the recovery
@@ -208,6 +224,13 @@ func scanDir(fs vfs.FS, dir string, so scanOptions) (*dirScan, error) {
 		res, err := scanSegment(fs, dir, name, expect, so)
 		if err != nil {
 			return ds, err
+		}
+		if res.zeroBytes > 0 {
+			if !last {
+				return ds, corruptf(name, res.info.size, errFrameHeader,
+					"%d zero bytes end a sealed segment", res.zeroBytes)
+			}
+			ds.zeroSegment, ds.zeroOff = name, res.info.size
 		}
 		if res.badOff >= 0 {
 			switch {
@@ -267,6 +290,15 @@ func recoverDir(fs vfs.FS, dir string, opts *Options) (*dirScan, RecoveryStats, 
 		log.Warn("oplog: truncated torn tail of the last segment",
 			"segment", ds.tornSegment, "offset", ds.tornOff, "dropped_bytes", ds.tornBytes, "whole_file", ds.tornWhole)
 		st.TornSegment, st.TornOffset, st.TornBytes = ds.tornSegment, ds.tornOff, ds.tornBytes
+	}
+	if ds.zeroSegment != "" {
+		// Space reserved ahead of the writes, which a crash (or a process
+		// that did not Close the log) left: cut, so that appends continue
+		// right after the last frame.
+		if err := truncateFile(fs, filepath.Join(dir, ds.zeroSegment), ds.zeroOff); err != nil {
+			return nil, st, err
+		}
+		log.Debug("oplog: cut the space reserved past the last frame", "segment", ds.zeroSegment, "offset", ds.zeroOff)
 	}
 	if dirty {
 		if err := fs.SyncDir(dir); err != nil {

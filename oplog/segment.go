@@ -174,6 +174,26 @@ func (r *frameReader) frameAt(off int64) (frameHeader, []byte, []byte, error) {
 	return h, hdr, payload, nil
 }
 
+// zeroFrom reports whether every byte from off to the limit is zero: the
+// space a writer reserved ahead of its frames (vfs.File.Allocate).
+func (r *frameReader) zeroFrom(off int64) (bool, error) {
+	const window = 1 << 20
+	for off < r.limit {
+		n := int(min(int64(window), r.limit-off))
+		b, err := r.read(off, n)
+		if err != nil {
+			return false, err
+		}
+		for _, c := range b {
+			if c != 0 {
+				return false, nil
+			}
+		}
+		off += int64(n)
+	}
+	return true, nil
+}
+
 // findIntactFrame looks for an intact frame (plausible header, CRC match)
 // starting anywhere in (from, limit) whose first LSN is at least want. It is
 // how recovery tells a torn tail (garbage to the end) from corruption
