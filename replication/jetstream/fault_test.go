@@ -294,10 +294,22 @@ func TestWipedNodeRebuilds(t *testing.T) {
 		t.Error("n3 lacks the write made while it was gone")
 	}
 	// It bootstrapped from n1's snapshots and applied only what came
-	// after them.
-	st := n3.status()
-	if st.BootstrapSeq != snapSeq || st.AppliedMsgs != st.Stream.LastSeq-snapSeq {
-		t.Errorf("n3 bootstrapped at %d (snapshots at %d) and applied %d of %d messages", st.BootstrapSeq, snapSeq, st.AppliedMsgs, st.Stream.LastSeq)
+	// after them. The stream's state in Status is read from the cluster
+	// and may lag what n3 already applied for a moment: poll.
+	deadline = time.Now().Add(convergeTimeout)
+	for {
+		st := n3.status()
+		if st.BootstrapSeq == snapSeq && st.Stream != nil && st.AppliedMsgs == st.Stream.LastSeq-snapSeq {
+			break
+		}
+		if time.Now().After(deadline) {
+			last := uint64(0)
+			if st.Stream != nil {
+				last = st.Stream.LastSeq
+			}
+			t.Fatalf("n3 bootstrapped at %d (snapshots at %d) and applied %d messages; the stream ends at %d", st.BootstrapSeq, snapSeq, st.AppliedMsgs, last)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
