@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"octobase/oplog/vfs"
 )
 
 // WriteFloor measures, on this machine, the CPU time of one write(2) of a
@@ -115,20 +117,34 @@ func loopbackPairs(conns int) (writers []net.Conn, stop func(), err error) {
 }
 
 // FsyncFloor measures, on this machine, the CPU time of making a small
-// append durable: n times, a size-byte write to a new file in dir followed
-// by its fsync, timed as the thread's own CPU (threadCPU,
-// the kernel's work for the flush included, the Go scheduler's around the
-// blocking call not). It is what a server pays per fsync whatever its
-// code: per delivery, the floor of a store that fsyncs k times for d
-// deliveries is WriteFloor + FsyncFloor × k ÷ d. It returns 0 and an error
-// where a thread's CPU time is not measured (outside Linux).
+// append durable the way the op-log does: n times, a size-byte write to a
+// new file in dir, inside space reserved beforehand (vfs.File.Allocate,
+// as the log reserves its active segment; a plain append where the
+// filesystem cannot reserve), followed by its fsync, timed as the
+// thread's own CPU (threadCPU, the kernel's work for the flush included,
+// the Go scheduler's around the blocking call not). It is what a server
+// pays per fsync whatever its code: per delivery, the floor of a store
+// that fsyncs k times for d deliveries is WriteFloor + FsyncFloor × k ÷ d.
+// It returns 0 and an error where a thread's CPU time is not measured
+// (outside Linux).
 func FsyncFloor(dir string, n, size int) (time.Duration, error) {
-	f, err := os.CreateTemp(dir, "fsync-floor-")
+	tmp, err := os.CreateTemp(dir, "fsync-floor-")
 	if err != nil {
 		return 0, err
 	}
-	defer os.Remove(f.Name())
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+	f, err := vfs.Default.Create(tmp.Name())
+	if err != nil {
+		return 0, err
+	}
 	defer f.Close()
+	if err := f.Allocate(int64(n*size) + 4096); err != nil && !errors.Is(err, vfs.ErrUnsupported) {
+		return 0, err
+	}
+	if err := f.Sync(); err != nil {
+		return 0, err
+	}
 	msg := make([]byte, size)
 	type result struct {
 		cpu time.Duration

@@ -252,7 +252,7 @@ func Run(ctx context.Context, opts Options, w io.Writer) ([]Result, error) {
 	if opts.Durability != oplog.SyncNone {
 		if f, err := FsyncFloor(opts.Dir, 200, 128); err == nil {
 			fsyncFloor = f
-			fmt.Fprintf(opts.Progress, "bench server: fsync floor: %.1f µs of CPU per fsync of a small append in %s\n", float64(f)/1e3, opts.Dir)
+			fmt.Fprintf(opts.Progress, "bench server: fsync floor: %.1f µs of CPU per fsync of a small append into reserved space, as the op-log makes, in %s\n", float64(f)/1e3, opts.Dir)
 		} else {
 			fmt.Fprintf(opts.Progress, "bench server: fsync floor not measured: %v\n", err)
 		}
@@ -350,7 +350,7 @@ func Run(ctx context.Context, opts Options, w io.Writer) ([]Result, error) {
 	if ref != nil {
 		fmt.Fprintf(w, "×ref: ours ÷ the reference's figure in the same cell (the reference keeps documents in memory only; ours logs every update with the -durability given).\n")
 	}
-	fmt.Fprintf(w, "floor: the least CPU per delivery on this machine of the system calls the server made: one write(2) of a %d-byte message to a loopback TCP socket, spread over as many connections (the server makes one per delivery, or one per batch of queued updates it merges) — back to back in a closed loop, one broadcast per update interval at a -rate —, plus its fsyncs' share (the CPU of one fsync of a small append, times fsyncs per delivery).\n", floorMsgSize)
+	fmt.Fprintf(w, "floor: the least CPU per delivery on this machine of the system calls the server made: one write(2) of a %d-byte message to a loopback TCP socket, spread over as many connections (the server makes one per delivery, or one per batch of queued updates it merges) — back to back in a closed loop, one broadcast per update interval at a -rate —, plus its fsyncs' share (the CPU of one fsync of a small append into reserved space, as the op-log makes, times fsyncs per delivery).\n", floorMsgSize)
 	if werr == nil {
 		fmt.Fprintf(w, "cs/upd: the server's context switches per update; each wake-up of a sleeping thread costs %.1f µs of CPU on this machine (WakeCost), which weighs cs/upd × that ÷ subscribers per delivery.\n", float64(wake)/1e3)
 	}
