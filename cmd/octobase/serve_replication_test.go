@@ -98,10 +98,14 @@ func typingUpdates(t *testing.T, client uint64, tag string, n int) [][]byte {
 }
 
 // waitSameState polls until every node serves the same encoded state of
-// ws, whose text "t" holds every want string.
+// ws, whose text "t" holds every want string. It waits up to two minutes:
+// under a loaded `make test` (2 cores, -race), JetStream once took a
+// minute after a node's SIGKILL to elect its updates stream a leader
+// (TestServeReplicationFaults, 2026-11-26), though it converges in a few
+// seconds otherwise.
 func waitSameState(t *testing.T, ws string, want []string, nodes ...*replServed) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		why := ""
 		first := nodes[0].state(t, ws)
