@@ -70,7 +70,7 @@ type serveRunner struct {
 	maxDocSize     int64
 	maxConns       int
 	maxWSConns     int
-	groupFsync     bool
+	groupFsync     fsyncMode
 
 	repl replicationFlags // serve_replication.go
 
@@ -92,7 +92,7 @@ func (r *serveRunner) Flags(fs *flag.FlagSet) {
 	fs.Int64Var(&r.maxDocSize, "max-document-size", server.DefaultMaxDocumentSize, "refuse updates that would grow a workspace beyond this many bytes (estimate; -1: no limit)")
 	fs.IntVar(&r.maxConns, "max-connections", server.DefaultMaxConnections, "WebSocket connections and SSE streams per node (-1: no limit)")
 	fs.IntVar(&r.maxWSConns, "max-workspace-connections", server.DefaultMaxConnectionsPerWorkspace, "WebSocket connections and SSE streams per workspace (-1: no limit)")
-	fs.BoolVar(&r.groupFsync, "group-fsync", false, "share fsyncs across workspaces: one syncfs(2) for the op-logs that sync at the same time (Linux; best when --data has a filesystem of its own)")
+	fs.Var(&r.groupFsync, "group-fsync", "share fsyncs across workspaces: one syncfs(2) for the op-logs that sync at the same time (Linux 5.8+): on, off, or auto, which is on when --data is a mount point, a filesystem of its own (syncfs also flushes what other programs wrote to the filesystem)")
 	r.repl.register(fs)
 }
 
@@ -128,7 +128,9 @@ func (r *serveRunner) Run(ctx context.Context, env *Env, args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
 
-	store, err := engine.Open(r.data, &engine.Options{Logger: log.With("component", "engine"), GroupSync: r.groupFsync})
+	groupSync, why := r.groupFsync.decide(r.data)
+	log.Info("group fsync", "on", groupSync, "why", why)
+	store, err := engine.Open(r.data, &engine.Options{Logger: log.With("component", "engine"), GroupSync: groupSync})
 	if err != nil {
 		return err
 	}
