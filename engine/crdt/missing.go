@@ -24,7 +24,8 @@ func MissingDependency(update []byte, sv StateVector) (id ID, missing bool, err 
 }
 
 // MissingDependency is crdt.MissingDependency against the document's own
-// state, without building its state vector (servers call it per update).
+// state, without building its state vector. To check and apply an update
+// in one decoding, use ApplyUpdateComplete.
 func (d *Doc) MissingDependency(update []byte) (id ID, missing bool, err error) {
 	return missingDependency(update, d.store.getState)
 }
