@@ -237,6 +237,12 @@ func Run(ctx context.Context, opts Options, w io.Writer) ([]Result, error) {
 	opts.Warmup = max(cmp.Or(opts.Warmup, time.Second), 0)
 	opts.Window = cmp.Or(opts.Window, 8)
 	opts.Repeat = max(opts.Repeat, 1)
+	if opts.ProfileDir != "" {
+		// Made here, before any cell runs, so a bad path fails at once.
+		if err := os.MkdirAll(opts.ProfileDir, 0o755); err != nil {
+			return nil, fmt.Errorf("serverbench: profile directory: %w", err)
+		}
+	}
 	if opts.Progress == nil {
 		opts.Progress = io.Discard
 	}
