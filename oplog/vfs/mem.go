@@ -38,8 +38,9 @@ type memDir struct {
 type memNode struct {
 	mu   sync.RWMutex
 	data []byte
-	// end is where the written data ends and Write appends: len(data),
-	// unless Allocate reserved zeros beyond it.
+	// end is where the written data ends: len(data), unless Allocate
+	// reserved zeros beyond it. (Each handle appends at its own
+	// position, as an OS file's handle does.)
 	end int
 	// syncedLen is the length of the durable prefix of data, when
 	// syncedData is nil, and syncedEnd the end of the data at that Sync:
@@ -135,14 +136,16 @@ func (fs *MemFS) open(op, name string, readOnly bool) (File, error) {
 	if !ok {
 		return nil, &os.PathError{Op: op, Path: name, Err: os.ErrNotExist}
 	}
+	f := &memFile{node: n, name: name, readOnly: readOnly}
 	if !readOnly {
-		// As with the operating system's files, appends go after everything
-		// the file holds, reserved zeros included.
-		n.mu.Lock()
-		n.end = len(n.data)
-		n.mu.Unlock()
+		// As with the operating system's files, a new handle appends after
+		// everything the file holds, reserved zeros included; the other
+		// handles keep their positions.
+		n.mu.RLock()
+		f.pos = len(n.data)
+		n.mu.RUnlock()
 	}
-	return &memFile{node: n, name: name, readOnly: readOnly}, nil
+	return f, nil
 }
 
 // Rename implements FS.
@@ -453,6 +456,7 @@ type memFile struct {
 	node     *memNode
 	name     string
 	readOnly bool
+	pos      int        // where Write appends; guarded by node.mu
 	mu       sync.Mutex // guards closed
 	closed   bool
 }
@@ -506,9 +510,13 @@ func (f *memFile) Write(p []byte) (int, error) {
 	n := f.node
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	m := copy(n.data[n.end:], p) // into reserved space, if any
+	if f.pos > len(n.data) {
+		n.data = append(n.data, make([]byte, f.pos-len(n.data))...) // a hole
+	}
+	m := copy(n.data[f.pos:], p) // into reserved space, if any
 	n.data = append(n.data, p[m:]...)
-	n.end += len(p)
+	f.pos += len(p)
+	n.end = max(n.end, f.pos)
 	return len(p), nil
 }
 
@@ -543,7 +551,10 @@ func (f *memFile) Truncate(size int64) error {
 	if size < 0 {
 		return &os.PathError{Op: "truncate", Path: f.name, Err: errors.New("negative size")}
 	}
-	f.node.truncate(size)
+	f.node.mu.Lock()
+	f.node.truncateLocked(size)
+	f.pos = int(size)
+	f.node.mu.Unlock()
 	return nil
 }
 
