@@ -58,6 +58,12 @@ type Log struct {
 		lastSync    time.Time
 		lastSyncDur time.Duration
 		buf         []byte // frame encoding buffer, reused
+		// With Options.Journal: jpath names the active segment for the
+		// journal, and jbuf holds the bytes written to it from offset
+		// jstart on, not yet fsynced nor journaled.
+		jpath  string
+		jstart int64
+		jbuf   []byte
 	}
 
 	stats struct {
@@ -121,6 +127,10 @@ func (l *Log) open() error {
 		return fmt.Errorf("oplog: sync active segment: %w", err)
 	}
 	l.w.f, l.w.first, l.w.last, l.w.size, l.w.maxTime = f, active.first, active.last, active.size, active.maxTime
+	if err := l.journalSegment(active.first, active.size); err != nil {
+		f.Close()
+		return err
+	}
 	l.w.alloc = active.size // recovery cut any zeros reserved past it
 	l.w.lastSync = time.Now()
 	l.mu.segments = ds.segments
@@ -150,8 +160,9 @@ func (l *Log) Close() error {
 		l.wake()
 		<-l.done
 		err := b.err
-		if l.w.f != nil && err == nil && l.failedErr() == nil && l.w.alloc > l.w.size {
-			// A closed log keeps no reserved zeros.
+		if l.w.f != nil && err == nil && l.failedErr() == nil && (l.w.alloc > l.w.size || l.opts.Journal != nil) {
+			// A closed log keeps no reserved zeros, and needs nothing
+			// from the journal.
 			if err = l.unreserve(); err == nil {
 				if err = l.w.f.Sync(); err != nil {
 					err = fmt.Errorf("oplog: sync %s: %w", segmentName(l.w.first), err)

@@ -124,6 +124,13 @@ type Options struct {
 	// the fsyncs they need at the same time. Directory syncs are not
 	// affected. Nil means File.Sync.
 	Syncer *GroupSyncer
+	// Journal, if set, makes commits durable by journaling the bytes
+	// written to the active segment instead of fsyncing it: the logs that
+	// share a Journal share one fsync of one file per round (see
+	// Journal). The log's directory must be under the journal's root.
+	// Segments are still fsynced when sealed, at Open and at Close.
+	// Exclusive with Syncer.
+	Journal *Journal
 	// SyncCount, if set, is incremented with every fsync of a segment file
 	// (Stats.Syncs), so that the logs of a store can share one monotonic
 	// count.
@@ -139,6 +146,9 @@ func (o *Options) resolve() (Options, error) {
 	}
 	if r.FS == nil {
 		r.FS = vfs.Default
+	}
+	if r.Journal != nil && r.Syncer != nil {
+		return r, errors.New("oplog: Options.Journal and Options.Syncer are exclusive")
 	}
 	if r.Durability > SyncNone {
 		return r, fmt.Errorf("oplog: invalid Durability %d", r.Durability)

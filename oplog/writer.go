@@ -472,6 +472,9 @@ func (l *Log) writeOut(p []byte, last LSN, maxTime int64) error {
 	}
 	l.reserve(int64(len(p)))
 	n, err := l.w.f.Write(p)
+	if l.opts.Journal != nil {
+		l.w.jbuf = append(l.w.jbuf, p[:n]...)
+	}
 	l.w.size += int64(n)
 	l.stats.bytes.Add(int64(n))
 	if n > 0 {
@@ -487,23 +490,62 @@ func (l *Log) writeOut(p []byte, last LSN, maxTime int64) error {
 	return nil
 }
 
-// syncActive fsyncs the active segment.
+// syncActive makes everything written to the active segment durable: it
+// fsyncs the segment, or with a journal journals the bytes written since
+// the last fsync or journal commit.
 func (l *Log) syncActive() error {
+	return l.syncSegment(l.opts.Journal == nil)
+}
+
+// syncSegment makes the active segment durable: through the journal
+// unless fsync is set or there is none, else by fsyncing it.
+func (l *Log) syncSegment(fsync bool) error {
 	start := time.Now()
 	var err error
-	if l.opts.Syncer != nil {
+	switch {
+	case !fsync && l.opts.Journal != nil:
+		if len(l.w.jbuf) > 0 {
+			err = l.opts.Journal.commit(l.w.jpath, l.w.jstart, l.w.jbuf)
+		}
+	case l.opts.Syncer != nil:
 		err = l.opts.Syncer.Sync(l.w.f)
-	} else {
+	default:
 		err = l.w.f.Sync()
 	}
 	if err != nil {
+		if !fsync && l.opts.Journal != nil {
+			return fmt.Errorf("oplog: journal %s: %w", segmentName(l.w.first), err)
+		}
 		return fmt.Errorf("oplog: fsync %s: %w", segmentName(l.w.first), err)
 	}
 	now := time.Now()
-	l.countSync()
+	if fsync || l.opts.Journal == nil {
+		l.countSync()
+	}
+	l.w.jstart += int64(len(l.w.jbuf))
+	if cap(l.w.jbuf) > 1<<20 {
+		l.w.jbuf = nil
+	}
+	l.w.jbuf = l.w.jbuf[:0]
 	l.w.lastSyncDur = now.Sub(start)
 	l.w.dirty, l.w.lastSync = false, now
 	l.durable.Store(uint64(l.w.last))
+	return nil
+}
+
+// journalSegment starts journaling the active segment, whose first record
+// is first, from offset off on: everything before off is durable in it
+// (J2).
+func (l *Log) journalSegment(first LSN, off int64) error {
+	j := l.opts.Journal
+	if j == nil {
+		return nil
+	}
+	rel, err := filepath.Rel(j.Root(), filepath.Join(l.dir, segmentName(first)))
+	if err != nil || !filepath.IsLocal(rel) {
+		return fmt.Errorf("oplog: %s is not under the journal's root %s", l.dir, j.Root())
+	}
+	l.w.jpath, l.w.jstart, l.w.jbuf = filepath.ToSlash(rel), off, l.w.jbuf[:0]
 	return nil
 }
 
@@ -515,8 +557,11 @@ func (l *Log) rotate(first LSN) error {
 	if err := l.unreserve(); err != nil {
 		return err
 	}
-	if l.w.dirty {
-		if err := l.syncActive(); err != nil {
+	if l.w.dirty || l.opts.Journal != nil {
+		// An fsync even with a journal: recovery accepts a torn tail
+		// only in the last segment, and a sealed segment needs nothing
+		// from the journal (J4).
+		if err := l.syncSegment(true); err != nil {
 			return err
 		}
 	}
@@ -537,6 +582,9 @@ func (l *Log) rotate(first LSN) error {
 	l.mu.Unlock()
 	l.w.f, l.w.first, l.w.last, l.w.size, l.w.maxTime, l.w.dirty = f, first, first-1, segmentHeaderSize, math.MinInt64, false
 	l.w.alloc = segmentHeaderSize
+	if err := l.journalSegment(first, segmentHeaderSize); err != nil {
+		return err
+	}
 	l.opts.Logger.Debug("oplog: rotated", "sealed", sealed.name(), "next", filepath.Base(segmentName(first)))
 	return nil
 }
