@@ -23,7 +23,9 @@ var crashSeeds = flag.Int("crash.seeds", 12, "rounds of TestCrashRecovery")
 // The workspace recovered from the crashed disk must hold every update
 // acknowledged before the crash (SyncAlways), may lack the unacknowledged
 // ones, and must equal a replay of exactly the updates its log kept.
-// Snapshots run in the background meanwhile. Failures print the seed.
+// Snapshots run in the background meanwhile; in half the rounds the
+// store commits through its journal (Options.Journal), and the recovery
+// replays it whether or not it uses one. Failures print the seed.
 func TestCrashRecovery(t *testing.T) {
 	for seed := range uint64(*crashSeeds) {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) { crashRound(t, seed) })
@@ -42,6 +44,7 @@ func crashRound(t *testing.T, seed uint64) {
 	opts := testOptions(fs)
 	opts.SnapshotRecords = 5 + rng.IntN(30)
 	opts.LogOptions.SegmentSize = int64(1024 + rng.IntN(8192))
+	opts.Journal = rng.IntN(2) == 0
 	s := openStore(t, opts)
 	w := workspace(t, s, "ws")
 
@@ -68,8 +71,12 @@ func crashRound(t *testing.T, seed uint64) {
 	}
 	crashed := fs.CrashClone(copts)
 	wg.Wait()
+	if st := s.Stats(); opts.Journal && st.SyncRounds < n {
+		t.Fatalf("seed %d: with a journal, %d journal rounds for %d updates", seed, st.SyncRounds, n)
+	}
 
 	opts2 := testOptions(crashed)
+	opts2.Journal = rng.IntN(2) == 0 // a journal left behind is replayed either way
 	s2, err := Open("/store", opts2)
 	if err != nil {
 		t.Fatalf("seed %d: Open after crash: %v", seed, err)
@@ -102,5 +109,5 @@ func crashRound(t *testing.T, seed uint64) {
 			t.Fatalf("seed %d: next update at %d", seed, lsn)
 		}
 	}
-	t.Logf("seed %d: %d acknowledged before the crash, %d recovered", seed, before, kept)
+	t.Logf("seed %d: journal %v then %v: %d acknowledged before the crash, %d recovered", seed, opts.Journal, opts2.Journal, before, kept)
 }

@@ -18,7 +18,10 @@ import (
 
 var engineKillRounds = flag.Int("engine.kill.rounds", 3, "rounds of TestEngineSIGKILL")
 
-const engineKillChildEnv = "OCTOBASE_ENGINE_KILL_DIR"
+const (
+	engineKillChildEnv   = "OCTOBASE_ENGINE_KILL_DIR"
+	engineKillJournalEnv = "OCTOBASE_ENGINE_KILL_JOURNAL"
+)
 
 const killWriter = 99 // the client id of the child's first writer's edits
 
@@ -43,6 +46,11 @@ func TestEngineSIGKILL(t *testing.T) {
 	for round := range *engineKillRounds {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestEngineKillChild$", "-test.count=1")
 		cmd.Env = append(os.Environ(), engineKillChildEnv+"="+dir)
+		if round%2 == 1 {
+			// Odd rounds commit through the store's journal; the next
+			// reopen replays it without using one.
+			cmd.Env = append(cmd.Env, engineKillJournalEnv+"=1")
+		}
 		cmd.Stderr = os.Stderr
 		out, err := cmd.StdoutPipe()
 		if err != nil {
@@ -134,7 +142,7 @@ func TestEngineKillChild(t *testing.T) {
 		t.Skip("only run as TestEngineSIGKILL's child")
 	}
 	ctx := context.Background()
-	s, err := Open(dir, &Options{IdleTimeout: -1, SnapshotRecords: 200})
+	s, err := Open(dir, &Options{IdleTimeout: -1, SnapshotRecords: 200, Journal: os.Getenv(engineKillJournalEnv) != ""})
 	if err != nil {
 		t.Fatal(err)
 	}

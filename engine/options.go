@@ -44,6 +44,18 @@ type Options struct {
 	// directory has a filesystem of its own (oplog.GroupSyncer,
 	// vfs.SyncAll). LogOptions.Syncer, if set, is used instead.
 	GroupSync bool
+	// Journal makes the workspaces' op-logs commit through one journal
+	// of the store (oplog.Journal, in <dir>/JOURNAL): under SyncAlways a
+	// commit writes its frames to its log as always, then appends them to
+	// the journal, and one write and one fsync of that file make the
+	// commits of every workspace waiting at that moment durable. The logs'
+	// segment files are fsynced together when the journal is checkpointed
+	// (every oplog.DefaultCheckpointSize bytes) and when they close. With
+	// many workspaces written at once this divides the fsyncs by the
+	// workspaces per round, like GroupSync, but flushes only the store's
+	// own files, on any filesystem. It takes precedence over GroupSync.
+	// Whatever it is set to, Open replays a journal a crash left behind.
+	Journal bool
 
 	// ClientID returns the CRDT client id of a new workspace's local edits.
 	// It is called once, when the workspace is created; the id is then
@@ -105,6 +117,9 @@ func (o *Options) resolve() (*resolved, error) {
 	}
 	if r.FS == nil {
 		r.FS = vfs.Default
+	}
+	if r.Journal {
+		r.GroupSync, r.LogOptions.Syncer = false, nil // Store.Open sets LogOptions.Journal
 	}
 	if r.GroupSync && r.LogOptions.Syncer == nil {
 		r.LogOptions.Syncer = &oplog.GroupSyncer{} // one per store: every log shares it

@@ -5,17 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"octobase/oplog"
 )
 
 // Store is a directory of workspaces, one subdirectory each (see
 // escapeName for how names map to directories):
 //
 //	<dir>/LOCK                    held while the Store is open
+//	<dir>/JOURNAL/                the store's journal (Options.Journal)
 //	<dir>/<escaped name>/client-id  the workspace's CRDT client id
 //	<dir>/<escaped name>/log/       its op-log and snapshots (package oplog)
 //
@@ -60,10 +64,14 @@ type StoreStats struct {
 	// a reader (ReadView.Index) applies them. Recovery's rebuilds are not
 	// counted.
 	IndexTime time.Duration
-	// SyncRounds and SyncedLogs count, with Options.GroupSync, the rounds
-	// of shared fsyncs and the log fsyncs they served (SyncedLogs /
-	// SyncRounds: logs per round); zero without it.
+	// SyncRounds and SyncedLogs count, with Options.GroupSync or
+	// Options.Journal, the rounds of shared fsyncs (each one syncfs, or
+	// one fsync of the journal) and the log commits they served
+	// (SyncedLogs / SyncRounds: logs per round); zero without either.
 	SyncRounds, SyncedLogs int64
+	// JournalCheckpoints counts, with Options.Journal, the journal files
+	// replaced after fsyncing the segments they covered.
+	JournalCheckpoints int64
 	// LogSyncs is how many times the workspaces' op-logs made their
 	// segment files durable since Open (oplog.Stats.Syncs, summed over
 	// every log the store opened): each an fsync, or with GroupSync a wait
@@ -78,6 +86,10 @@ func (s *Store) Stats() StoreStats {
 	if g := s.opts.syncer(); g != nil {
 		gs := g.Stats()
 		st.SyncRounds, st.SyncedLogs = gs.Rounds, gs.Files
+	}
+	if j := s.opts.LogOptions.Journal; j != nil {
+		js := j.Stats()
+		st.SyncRounds, st.SyncedLogs, st.JournalCheckpoints = js.Rounds, js.Records, js.Checkpoints
 	}
 	s.mu.Lock()
 	for _, w := range s.mu.ws {
@@ -102,6 +114,10 @@ func Open(dir string, opts *Options) (*Store, error) {
 	lock, err := o.FS.Lock(filepath.Join(dir, "LOCK"))
 	if err != nil {
 		return nil, fmt.Errorf("engine: lock %s: %w", dir, err)
+	}
+	if err := openJournal(dir, o); err != nil {
+		lock.Close()
+		return nil, err
 	}
 	s := &Store{dir: dir, opts: o, lock: lock, stop: make(chan struct{})}
 	s.mu.ws = map[string]*Workspace{}
@@ -236,10 +252,38 @@ func (s *Store) Close() error {
 			sub.cancel(ErrClosed)
 			<-sub.done
 		}
+		if j := s.opts.LogOptions.Journal; j != nil {
+			if err := j.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("engine: close journal: %w", err))
+			}
+		}
 		if err := s.lock.Close(); err != nil {
 			errs = append(errs, err)
 		}
 		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr
+}
+
+// openJournal replays the store's journal, if a crash left one, and with
+// Options.Journal opens it for the logs (o.LogOptions.Journal). It runs
+// before any log opens (oplog.Journal).
+func openJournal(dir string, o *resolved) error {
+	if !o.Journal {
+		if _, err := o.FS.List(filepath.Join(dir, oplog.JournalDir)); errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+	}
+	j, rep, err := oplog.OpenJournal(dir, &oplog.JournalOptions{FS: o.FS, Logger: o.Logger})
+	if err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	if rep.Rewrites > 0 {
+		o.Logger.Info("engine: journal replayed after a crash", "records", rep.Records, "rewritten", rep.Rewrites, "bytes", rep.Bytes)
+	}
+	if !o.Journal {
+		return j.Close() // replayed and emptied
+	}
+	o.LogOptions.Journal = j
+	return nil
 }

@@ -109,9 +109,9 @@ func (s *Server) handleMetrics(w http.ResponseWriter, req *http.Request) {
 	counter("octobase_oplog_records_total", "Records appended to the workspaces' op-logs and acknowledged, by any path (this server, replication, peers).", st.LoggedRecords)
 	counter("octobase_oplog_bytes_total", "Payload bytes (yjs updates, before compression) of those records.", st.LoggedBytes)
 	gauge("octobase_open_workspaces", "Workspaces open in the store.", int64(st.OpenWorkspaces))
-	counter("octobase_oplog_syncs_total", "Times the op-logs made their segment files durable: each an fsync, or with --group-fsync a wait for a shared round.", st.LogSyncs)
+	counter("octobase_oplog_syncs_total", "Times the op-logs fsynced their segment files (with the journal: at open, when sealing a segment and at close), or with --group-fsync waited for a shared round.", st.LogSyncs)
 	if st.SyncRounds > 0 {
-		counter("octobase_oplog_group_sync_rounds_total", "Rounds of shared fsyncs (--group-fsync): one syncfs(2) or fsync for the op-logs that needed one at the same time.", st.SyncRounds)
+		counter("octobase_oplog_group_sync_rounds_total", "Rounds of shared fsyncs: one fsync of the journal, or with --group-fsync one syncfs(2), for the op-logs that needed one at the same time.", st.SyncRounds)
 		counter("octobase_oplog_group_synced_logs_total", "Op-log fsyncs served by those rounds (divided by the rounds: logs per round).", st.SyncedLogs)
 	}
 	gauge("octobase_oplog_open_segment_bytes", "Bytes on disk in the op-log segment files of the open workspaces (compressed records and framing; snapshots and closed workspaces not counted).", st.OpenLogBytes)

@@ -33,6 +33,7 @@ type childConfig struct {
 	Dir        string `json:"dir"`
 	Durability uint8  `json:"durability"`
 	GroupSync  bool   `json:"group_sync"`
+	Journal    bool   `json:"journal"`
 	MinFiles   uint64 `json:"min_files"` // RLIMIT_NOFILE the child needs
 }
 
@@ -81,7 +82,7 @@ func serveChild(ctx context.Context, cfg childConfig, in io.Reader, out io.Write
 	if _, err := raiseFileLimit(cfg.MinFiles); err != nil {
 		return fmt.Errorf("serverbench child: %w", err)
 	}
-	store, err := engine.Open(cfg.Dir, &engine.Options{Durability: oplog.Durability(cfg.Durability), GroupSync: cfg.GroupSync})
+	store, err := engine.Open(cfg.Dir, &engine.Options{Durability: oplog.Durability(cfg.Durability), GroupSync: cfg.GroupSync, Journal: cfg.Journal})
 	if err != nil {
 		return err
 	}
@@ -125,7 +126,7 @@ loop:
 			cmd, arg, _ := strings.Cut(line, " ")
 			switch cmd {
 			case "stats":
-				b, _ := json.Marshal(sampleSelf(store, srv, cfg.GroupSync))
+				b, _ := json.Marshal(sampleSelf(store, srv, cfg.GroupSync || cfg.Journal))
 				bw.Write(append(b, '\n'))
 			case "profile":
 				if prof == nil {

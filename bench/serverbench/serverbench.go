@@ -123,6 +123,9 @@ type Options struct {
 	// GroupSync shares the fsyncs of the server's op-logs across
 	// workspaces (engine.Options.GroupSync).
 	GroupSync bool
+	// Journal makes the server's op-logs commit through the store's
+	// journal (engine.Options.Journal).
+	Journal bool
 	// Dir holds the servers' stores; "" means a new temporary directory.
 	Dir string
 	// ProfileDir, if set, receives a heap profile of the server with every
@@ -503,7 +506,7 @@ func runCell(ctx context.Context, opts Options, scenario string, n int, ref *ref
 	defer os.RemoveAll(dir)
 	var ch *child
 	if ref == nil {
-		ch, err = startChild(ctx, opts.ChildArgs, childConfig{Dir: dir, Durability: uint8(opts.Durability), GroupSync: opts.GroupSync, MinFiles: needChild}, os.Stderr)
+		ch, err = startChild(ctx, opts.ChildArgs, childConfig{Dir: dir, Durability: uint8(opts.Durability), GroupSync: opts.GroupSync, Journal: opts.Journal, MinFiles: needChild}, os.Stderr)
 	} else {
 		ch, err = ref.start(ctx, dir, os.Stderr)
 	}

@@ -71,6 +71,7 @@ type serveRunner struct {
 	maxConns       int
 	maxWSConns     int
 	groupFsync     fsyncMode
+	journal        bool
 
 	repl replicationFlags // serve_replication.go
 
@@ -92,7 +93,8 @@ func (r *serveRunner) Flags(fs *flag.FlagSet) {
 	fs.Int64Var(&r.maxDocSize, "max-document-size", server.DefaultMaxDocumentSize, "refuse updates that would grow a workspace beyond this many bytes (estimate; -1: no limit)")
 	fs.IntVar(&r.maxConns, "max-connections", server.DefaultMaxConnections, "WebSocket connections and SSE streams per node (-1: no limit)")
 	fs.IntVar(&r.maxWSConns, "max-workspace-connections", server.DefaultMaxConnectionsPerWorkspace, "WebSocket connections and SSE streams per workspace (-1: no limit)")
-	fs.Var(&r.groupFsync, "group-fsync", "share fsyncs across workspaces: one syncfs(2) for the op-logs that sync at the same time (Linux 5.8+): on, off, or auto, which is on when --data is a mount point, a filesystem of its own (syncfs also flushes what other programs wrote to the filesystem)")
+	fs.BoolVar(&r.journal, "journal", true, "commit through the store's journal: the updates of every workspace waiting to be made durable at the same moment share one write and one fsync of one file (--data/JOURNAL); the workspaces' op-logs are fsynced together later. --journal=false fsyncs each workspace's op-log per commit")
+	fs.Var(&r.groupFsync, "group-fsync", "with --journal=false, share fsyncs across workspaces: one syncfs(2) for the op-logs that sync at the same time (Linux 5.8+): on, off, or auto, which is on when --data is a mount point, a filesystem of its own (syncfs also flushes what other programs wrote to the filesystem)")
 	r.repl.register(fs)
 }
 
@@ -128,9 +130,19 @@ func (r *serveRunner) Run(ctx context.Context, env *Env, args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
 
-	groupSync, why := r.groupFsync.decide(r.data)
-	log.Info("group fsync", "on", groupSync, "why", why)
-	store, err := engine.Open(r.data, &engine.Options{Logger: log.With("component", "engine"), GroupSync: groupSync})
+	var groupSync bool
+	if r.journal {
+		log.Info("commits", "durable_by", "the store's journal (--journal)")
+	} else {
+		var why string
+		groupSync, why = r.groupFsync.decide(r.data)
+		durableBy := "an fsync of each op-log (--journal=false)"
+		if groupSync {
+			durableBy = "shared syncfs rounds (--journal=false, --group-fsync)"
+		}
+		log.Info("commits", "durable_by", durableBy, "group_fsync", groupSync, "why", why)
+	}
+	store, err := engine.Open(r.data, &engine.Options{Logger: log.With("component", "engine"), Journal: r.journal, GroupSync: groupSync})
 	if err != nil {
 		return err
 	}
