@@ -13,6 +13,12 @@
 //	<20-digit LSN>.snap           snapshots: a state blob as of an LSN
 //	*.tmp                         temporary files (removed by Open)
 //
+// A [Journal] (journal.go) is shared by the logs of a store, in the
+// directory JournalDir of their common root: logs with Options.Journal
+// make their commits durable by journaling the bytes they wrote instead of
+// fsyncing their segments, one journal fsync per round for all of them.
+// Its layout and invariants (J1–J4) are documented on the type.
+//
 // The filesystem is reached only through [vfs.FS], so tests run on in-memory
 // and crashable filesystems. The package imports only the standard library
 // and klauspost/compress.

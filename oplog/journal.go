@@ -237,10 +237,8 @@ func (j *Journal) replay() (JournalReplay, uint64, error) {
 			j.logger.Info("oplog: journal ends with a torn record (an unacknowledged commit)", "file", filepath.Base(name))
 		}
 	}
-	for path, f := range open {
-		if err := f.Sync(); err != nil {
-			return rep, 0, fmt.Errorf("oplog: sync %s after journal replay: %w", path, err)
-		}
+	if err := syncAndClose(open); err != nil {
+		return rep, 0, err
 	}
 	for _, gen := range gens {
 		if err := j.fs.Remove(j.fileName(gen)); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -255,6 +253,26 @@ func (j *Journal) replay() (JournalReplay, uint64, error) {
 			"rewritten", rep.Rewrites, "bytes", rep.Bytes, "missing_segments", rep.Missing)
 	}
 	return rep, gens[len(gens)-1], nil
+}
+
+// replayOpenFiles bounds the segments replay keeps open at once.
+const replayOpenFiles = 64
+
+// syncAndClose fsyncs and closes the segments replay wrote to, and
+// empties open.
+func syncAndClose(open map[string]vfs.File) error {
+	var first error
+	for path, f := range open {
+		err := f.Sync()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil && first == nil {
+			first = fmt.Errorf("oplog: sync %s after journal replay: %w", path, err)
+		}
+		delete(open, path)
+	}
+	return first
 }
 
 func readWhole(fs vfs.FS, name string) ([]byte, error) {
@@ -383,6 +401,13 @@ func (j *Journal) replayFile(data []byte, open map[string]vfs.File, rep *Journal
 			}
 			if err != nil {
 				return err
+			}
+			if len(open) >= replayOpenFiles {
+				// Stay far from the descriptor limit with a store of many
+				// workspaces: sync and close what is open.
+				if err := syncAndClose(open); err != nil {
+					return err
+				}
 			}
 			open[r.path] = f
 		}
