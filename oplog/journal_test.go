@@ -419,6 +419,7 @@ func TestJournalReplayManySegments(t *testing.T) {
 		f.Write([]byte("head"))
 		f.Sync()
 		f.Close()
+		fs.SyncDir(filepath.Dir(name))
 		jf = appendJournalRecord(jf, fmt.Sprint("w", i, "/1.seg"), 4, []byte(fmt.Sprint("data of ", i)))
 	}
 	// The same segments again, after they were closed.
