@@ -81,15 +81,23 @@ func (w *Workspace) CheckIndex(ctx context.Context) (IndexCheck, error) {
 			res.Spaces = append(res.Spaces, IndexCheckSpace{Space: space, Rows: s.Rows(), Live: s.LiveCount()})
 		}
 
-		// The persisted files of the newest snapshot.
-		snaps, err := l.Snapshots()
-		if err != nil || len(snaps) == 0 {
+		// The persisted files of the newest snapshot, read while no
+		// snapshot is being written (its index files follow it).
+		var fileLSN oplog.LSN
+		var loaded map[string]*index.Index
+		if err := st.persistedStable(ctx, func() error {
+			snaps, err := l.Snapshots()
+			if err != nil || len(snaps) == 0 {
+				fileLSN, loaded = 0, nil
+				return err
+			}
+			fileLSN = snaps[len(snaps)-1]
+			if loaded, err = loadIndexes(w.s.opts.FS, w.dir, fileLSN); err != nil {
+				return fmt.Errorf("engine: persisted index: %w", err)
+			}
+			return nil
+		}); err != nil {
 			return err
-		}
-		fileLSN := snaps[len(snaps)-1]
-		loaded, err := loadIndexes(w.s.opts.FS, w.dir, fileLSN)
-		if err != nil {
-			return fmt.Errorf("engine: persisted index: %w", err)
 		}
 		if len(loaded) == 0 {
 			return nil

@@ -70,6 +70,45 @@ type wsState struct {
 	sinceBytes   int64 // their bytes
 	snapping     atomic.Bool
 	snapWG       sync.WaitGroup
+	// snapRunning counts the snapshot writes in progress (the op-log
+	// snapshot, then the index files beside it) and snapDone those
+	// finished, so that a reader of the persisted files (CheckIndex) can
+	// tell it read the files of one snapshot (persistedStable).
+	snapRunning atomic.Int32
+	snapDone    atomic.Uint64
+}
+
+// snapshotWrite runs fn, which writes a snapshot and its index files,
+// counted by snapRunning and snapDone.
+func (st *wsState) snapshotWrite(fn func()) {
+	st.snapRunning.Add(1)
+	defer func() {
+		st.snapDone.Add(1) // before running drops: see persistedStable
+		st.snapRunning.Add(-1)
+	}()
+	fn()
+}
+
+// persistedStable calls read until no snapshot write ran while it did, so
+// that what read saw of the snapshots and index files on disk belongs to
+// one snapshot.
+func (st *wsState) persistedStable(ctx context.Context, read func() error) error {
+	for {
+		done := st.snapDone.Load()
+		if st.snapRunning.Load() == 0 {
+			if err := read(); err != nil {
+				return err
+			}
+			if st.snapRunning.Load() == 0 && st.snapDone.Load() == done {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
 }
 
 // inflight is a logged record waiting for durability before its delta
@@ -578,11 +617,13 @@ func (w *Workspace) maybeSnapshotLocked(st *wsState) {
 		if _, err := wait.Wait(context.Background()); err != nil {
 			return // the append failed: reported by its writer
 		}
-		if err := w.writeSnapshot(st.log, lsn, data); err != nil {
-			o.Logger.Error("engine: background snapshot", "workspace", w.name, "lsn", lsn, "err", err)
-			return
-		}
-		w.persistIndexes(lsn, ix)
+		st.snapshotWrite(func() {
+			if err := w.writeSnapshot(st.log, lsn, data); err != nil {
+				o.Logger.Error("engine: background snapshot", "workspace", w.name, "lsn", lsn, "err", err)
+				return
+			}
+			w.persistIndexes(lsn, ix)
+		})
 	})
 }
 
@@ -623,11 +664,12 @@ func (w *Workspace) Snapshot(ctx context.Context) (oplog.LSN, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	if err := w.writeSnapshot(l, lsn, data); err != nil {
-		return lsn, err
-	}
-	w.persistIndexes(lsn, ix)
-	return lsn, nil
+	st.snapshotWrite(func() {
+		if err = w.writeSnapshot(l, lsn, data); err == nil {
+			w.persistIndexes(lsn, ix)
+		}
+	})
+	return lsn, err
 }
 
 // views returns the live views, opening the workspace if needed.
