@@ -304,7 +304,7 @@ func indexPath(wsDir, space string) string {
 // writeIndexes persists snaps (space → snapshot at one LSN).
 func writeIndexes(fs vfs.FS, wsDir string, snaps map[string]*index.Snapshot) error {
 	dir := filepath.Join(wsDir, indexDir)
-	if err := fs.MkdirAll(dir); err != nil {
+	if err := vfs.MkdirAllDurable(fs, dir); err != nil {
 		return fmt.Errorf("engine: index directory: %w", err)
 	}
 	for space, s := range snaps {

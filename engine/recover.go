@@ -27,7 +27,7 @@ const clientIDFile = "client-id"
 func (w *Workspace) openStateLocked() (*wsState, error) {
 	o := w.s.opts
 	start := time.Now()
-	if err := o.FS.MkdirAll(w.dir); err != nil {
+	if err := vfs.MkdirAllDurable(o.FS, w.dir); err != nil {
 		return nil, fmt.Errorf("engine: create workspace %q: %w", w.name, err)
 	}
 	clientID, err := w.loadClientID()

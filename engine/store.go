@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"octobase/oplog"
+	"octobase/oplog/vfs"
 )
 
 // Store is a directory of workspaces, one subdirectory each (see
@@ -108,7 +109,7 @@ func Open(dir string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := o.FS.MkdirAll(dir); err != nil {
+	if err := vfs.MkdirAllDurable(o.FS, dir); err != nil {
 		return nil, fmt.Errorf("engine: create %s: %w", dir, err)
 	}
 	lock, err := o.FS.Lock(filepath.Join(dir, "LOCK"))

@@ -164,7 +164,7 @@ func OpenJournal(root string, opts *JournalOptions) (*Journal, JournalReplay, er
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	j := &Journal{fs: o.FS, root: root, dir: filepath.Join(root, JournalDir), logger: o.Logger, limit: o.CheckpointSize}
-	if err := j.fs.MkdirAll(j.dir); err != nil {
+	if err := vfs.MkdirAllDurable(j.fs, j.dir); err != nil {
 		return nil, JournalReplay{}, fmt.Errorf("oplog: create %s: %w", j.dir, err)
 	}
 	lock, err := j.fs.Lock(filepath.Join(j.dir, lockName))

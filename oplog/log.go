@@ -92,7 +92,7 @@ func Open(dir string, opts *Options) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := o.FS.MkdirAll(dir); err != nil {
+	if err := vfs.MkdirAllDurable(o.FS, dir); err != nil {
 		return nil, fmt.Errorf("oplog: create %s: %w", dir, err)
 	}
 	lock, err := o.FS.Lock(filepath.Join(dir, lockName))

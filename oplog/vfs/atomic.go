@@ -1,7 +1,9 @@
 package vfs
 
 import (
+	"errors"
 	"io"
+	"os"
 	"path/filepath"
 )
 
@@ -39,4 +41,41 @@ func WriteFileAtomic(fs FS, path string, write func(w io.Writer) error, syncDir 
 		fs.Remove(tmp)
 	}
 	return err
+}
+
+// MkdirAllDurable creates dir and any missing parents, as MkdirAll does,
+// and makes the new directories durable: after a crash they exist, so the
+// files later created in them (and made durable with SyncDir of their own
+// directory) are found. It fsyncs the parent of each directory it created
+// (SyncDir), top down; nothing when dir already exists.
+func MkdirAllDurable(fs FS, dir string) error {
+	dir = filepath.Clean(dir)
+	var missing []string // from dir up
+	for p := dir; ; p = filepath.Dir(p) {
+		_, err := fs.List(p)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		missing = append(missing, p)
+		if filepath.Dir(p) == p {
+			break
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if err := fs.MkdirAll(dir); err != nil {
+		return err
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if parent := filepath.Dir(missing[i]); parent != missing[i] {
+			if err := fs.SyncDir(parent); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

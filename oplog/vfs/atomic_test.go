@@ -4,7 +4,9 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -70,5 +72,53 @@ func TestWriteFileAtomicCrash(t *testing.T) {
 		if got := string(readAll(t, c, "/d/f")); got != "the old contents" && got != "the new contents, longer" {
 			t.Fatalf("seed %d: after a crash the file holds %q", seed, got)
 		}
+	}
+}
+
+// TestMkdirAllDurable checks that the parents of the directories created
+// are synced, top down, and nothing when the directory exists.
+func TestMkdirAllDurable(t *testing.T) {
+	var mu sync.Mutex
+	var synced []string
+	fs := NewErrorFS(NewCrashableMem(), InjectorFunc(func(op *Op) error {
+		if op.Kind == OpSyncDir {
+			mu.Lock()
+			synced = append(synced, filepath.ToSlash(op.Path))
+			mu.Unlock()
+		}
+		return nil
+	}))
+	if err := MkdirAllDurable(fs, "/a/b/c"); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"/", "/a", "/a/b"}; !slices.Equal(synced, want) {
+		t.Fatalf("synced %v, want %v", synced, want)
+	}
+	if _, err := fs.List("/a/b/c"); err != nil {
+		t.Fatal(err)
+	}
+	synced = nil
+	if err := MkdirAllDurable(fs, "/a/b/c"); err != nil || len(synced) != 0 {
+		t.Fatalf("existing directory: %v, synced %v", err, synced)
+	}
+	if err := MkdirAllDurable(fs, "/a/d"); err != nil || !slices.Equal(synced, []string{"/a"}) {
+		t.Fatalf("one new directory: %v, synced %v", err, synced)
+	}
+	// The OS filesystem.
+	dir := filepath.Join(t.TempDir(), "x", "y")
+	if err := MkdirAllDurable(Default, dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Default.List(dir); err != nil {
+		t.Fatal(err)
+	}
+	// A file in the way is an error.
+	f, err := Default.Create(filepath.Join(dir, "file"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := MkdirAllDurable(Default, filepath.Join(dir, "file", "sub")); err == nil {
+		t.Fatal("MkdirAllDurable through a file succeeded")
 	}
 }
