@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -271,16 +272,17 @@ func (s *Store) Close() error {
 // before any log opens (oplog.Journal).
 func openJournal(dir string, o *resolved) error {
 	if !o.Journal {
-		if _, err := o.FS.List(filepath.Join(dir, oplog.JournalDir)); errors.Is(err, os.ErrNotExist) {
+		// A clean Close leaves no journal file: nothing to replay.
+		names, err := o.FS.List(filepath.Join(dir, oplog.JournalDir))
+		if errors.Is(err, os.ErrNotExist) || err == nil && !slices.ContainsFunc(names, func(n string) bool {
+			return strings.HasSuffix(n, oplog.JournalExt)
+		}) {
 			return nil
 		}
 	}
-	j, rep, err := oplog.OpenJournal(dir, &oplog.JournalOptions{FS: o.FS, Logger: o.Logger})
+	j, _, err := oplog.OpenJournal(dir, &oplog.JournalOptions{FS: o.FS, Logger: o.Logger}) // it logs what it replayed
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)
-	}
-	if rep.Rewrites > 0 {
-		o.Logger.Info("engine: journal replayed after a crash", "records", rep.Records, "rewritten", rep.Rewrites, "bytes", rep.Bytes)
 	}
 	if !o.Journal {
 		return j.Close() // replayed and emptied

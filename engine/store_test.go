@@ -282,3 +282,49 @@ func TestStoreLogSyncs(t *testing.T) {
 		t.Fatalf("after closing the workspace: %d fsyncs (was %d), %d open", st.LogSyncs, open, st.OpenWorkspaces)
 	}
 }
+
+// TestStoreJournal: a store with Options.Journal keeps its journal under
+// <dir>/JOURNAL (not a workspace), leaves no journal file after a clean
+// Close, and a store opened without the option then creates none.
+func TestStoreJournal(t *testing.T) {
+	fs := vfs.NewMem()
+	opts := testOptions(fs)
+	opts.Journal = true
+	s := openStore(t, opts)
+	w := workspace(t, s, "ws")
+	createBlocks(t, w, 3, NewBlock{Flavour: "f", Creator: "u"})
+	if st := s.Stats(); st.SyncRounds == 0 || st.SyncedLogs == 0 {
+		t.Fatalf("journal rounds %d, logs %d", st.SyncRounds, st.SyncedLogs)
+	}
+	if names, _ := s.Workspaces(); !slices.Equal(names, []string{"ws"}) {
+		t.Fatalf("workspaces %q", names)
+	}
+	jfiles := func() []string {
+		names, err := fs.List("/store/" + oplog.JournalDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.DeleteFunc(names, func(n string) bool { return !strings.HasSuffix(n, oplog.JournalExt) })
+	}
+	if got := jfiles(); len(got) != 1 {
+		t.Fatalf("journal files while open: %q", got)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := jfiles(); len(got) != 0 {
+		t.Fatalf("journal files after Close: %q", got)
+	}
+	s = openStore(t, testOptions(fs))
+	if got := jfiles(); len(got) != 0 {
+		t.Fatalf("a store without the journal made journal files: %q", got)
+	}
+	w = workspace(t, s, "ws")
+	n := 0
+	if err := w.View(bg, func(v *ReadView) error { n = v.Len(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 {
+		t.Fatalf("%d blocks after reopening, want 3", n)
+	}
+}

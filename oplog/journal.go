@@ -62,7 +62,8 @@ import (
 //
 // The first record that is cut short or fails its checksum ends the file:
 // a crash tears only the tail of the newest file, and records after a
-// damaged one were never acknowledged by this file alone.
+// damaged one were never acknowledged by this file alone. The newest file
+// may lack its magic (created just before a crash) and is then skipped.
 type Journal struct {
 	fs     vfs.FS
 	root   string
@@ -92,16 +93,21 @@ type Journal struct {
 	rounds, records, bytes, checkpoints atomic.Int64
 }
 
-// JournalDir is the name of the journal's directory under its root.
-const JournalDir = "JOURNAL"
+// JournalDir is the name of the journal's directory under its root, and
+// JournalExt the extension of its files.
+const (
+	JournalDir = "JOURNAL"
+	JournalExt = ".jnl"
+)
+
+// DefaultCheckpointSize is JournalOptions.CheckpointSize's default.
+const DefaultCheckpointSize = 64 << 20
 
 const (
-	journalExt            = ".jnl"
-	journalMagic          = "OCTOJRNL"
-	journalRecordHeader   = 8
-	journalMaxRecord      = 1 << 30
-	DefaultCheckpointSize = 64 << 20
-	journalReserve        = 1 << 20 // space reserved ahead of the writes
+	journalMagic        = "OCTOJRNL"
+	journalRecordHeader = 8
+	journalMaxRecord    = 1 << 30
+	journalReserve      = 1 << 20 // space reserved ahead of the writes
 )
 
 // JournalOptions configures a Journal; the zero value (or nil) is valid.
@@ -195,7 +201,7 @@ func (j *Journal) journalFiles() ([]uint64, error) {
 	}
 	var gens []uint64
 	for _, n := range names {
-		if g, ok := parseLSNName(n, journalExt); ok {
+		if g, ok := parseLSNName(n, JournalExt); ok {
 			gens = append(gens, uint64(g))
 		}
 	}
@@ -204,7 +210,7 @@ func (j *Journal) journalFiles() ([]uint64, error) {
 }
 
 func (j *Journal) fileName(gen uint64) string {
-	return filepath.Join(j.dir, fmt.Sprintf("%020d%s", gen, journalExt))
+	return filepath.Join(j.dir, fmt.Sprintf("%020d%s", gen, JournalExt))
 }
 
 // replay redoes every journal file, fsyncs the segments it wrote and
@@ -221,13 +227,23 @@ func (j *Journal) replay() (JournalReplay, uint64, error) {
 			f.Close()
 		}
 	}()
-	for _, gen := range gens {
+	for i, gen := range gens {
 		name := j.fileName(gen)
 		data, err := readWhole(j.fs, name)
 		if err != nil {
 			return rep, 0, fmt.Errorf("oplog: read journal %s: %w", name, err)
 		}
 		rep.Files++
+		if i == len(gens)-1 && len(data) >= len(journalMagic) && string(data[:len(journalMagic)]) != journalMagic {
+			// The newest file, created by a checkpoint or an Open that
+			// crashed before its magic was durable (zeros or garbage in
+			// its place): its first fsync would have made the magic
+			// durable, so nothing in it was acknowledged. In an older
+			// file a bad magic is damage (parseJournal's error).
+			rep.Torn++
+			j.logger.Warn("oplog: newest journal file lacks its header (created just before a crash); nothing in it was acknowledged", "file", filepath.Base(name))
+			continue
+		}
 		torn, err := j.replayFile(data, open, &rep)
 		if err != nil {
 			return rep, 0, fmt.Errorf("oplog: replay journal %s: %w", filepath.Base(name), err)

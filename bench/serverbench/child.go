@@ -126,7 +126,7 @@ loop:
 			cmd, arg, _ := strings.Cut(line, " ")
 			switch cmd {
 			case "stats":
-				b, _ := json.Marshal(sampleSelf(store, srv, cfg.GroupSync || cfg.Journal))
+				b, _ := json.Marshal(sampleSelf(store, srv, cfg))
 				bw.Write(append(b, '\n'))
 			case "profile":
 				if prof == nil {
@@ -173,9 +173,10 @@ loop:
 }
 
 // sampleSelf measures this process: its CPU time before a GC, its memory
-// after it. With shared fsyncs the
-// store's fsync-like calls are its rounds, not its logs' waits for them.
-func sampleSelf(store *engine.Store, srv *server.Server, groupSync bool) serverStats {
+// after it. Its fsyncs: with the journal, the journal's rounds and the
+// segments' own fsyncs (open, sealing, close); with group fsync, the
+// rounds (its logs' LogSyncs are waits for them); else the logs' fsyncs.
+func sampleSelf(store *engine.Store, srv *server.Server, cfg childConfig) serverStats {
 	cpu, switches := selfUsage() // before the GC, which is the sample's own
 	runtime.GC()
 	var ms runtime.MemStats
@@ -187,9 +188,12 @@ func sampleSelf(store *engine.Store, srv *server.Server, groupSync bool) serverS
 		GoMem:      int64(ms.HeapInuse + ms.StackInuse),
 		Goroutines: runtime.NumGoroutine(),
 	}
-	if ss := store.Stats(); groupSync {
+	switch ss := store.Stats(); {
+	case cfg.Journal:
+		st.Fsyncs = ss.SyncRounds + ss.LogSyncs
+	case cfg.GroupSync:
 		st.Fsyncs = ss.SyncRounds
-	} else {
+	default:
 		st.Fsyncs = ss.LogSyncs
 	}
 	st.Messages = sentMessages(srv)
